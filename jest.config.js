@@ -1,0 +1,17 @@
+/** Jest runs the TypeScript sources through SWC; Nest 12 ships ESM only, so its packages are transformed to CommonJS too. */
+const swcConfig = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2023',
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs' },
+};
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcConfig] },
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid|load-esm|file-type|cookie)/)'],
+  moduleNameMapper: { '^@labelloop/(.*)$': '<rootDir>/libs/$1/src' },
+  testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+};
