@@ -1,0 +1,39 @@
+import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
+import { RequireRole } from '../auth/roles.decorator';
+import { IdempotencyInterceptor } from '../common/idempotency.interceptor';
+import { ApiZodBody, ZodPipe, parseId } from '../common/zod';
+import { AnnotationsService } from './annotations.service';
+
+const appendSchema = z.strictObject({
+  label: z.string().min(1),
+  source: z.enum(['human', 'review']).default('review'),
+  leadTimeMs: z.number().int().min(0).max(86_400_000).optional(),
+  annotator: z.string().trim().min(1).max(200).optional(),
+});
+
+@ApiTags('annotations')
+@ApiBearerAuth()
+@Controller('v1/items/:id/annotations')
+export class AnnotationsController {
+  constructor(private readonly annotations: AnnotationsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireRole('annotator')
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' })
+  @ApiOperation({
+    summary: 'Append an annotation to an item (review, correction); the newest annotation is the label',
+  })
+  @ApiZodBody(appendSchema)
+  append(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body(new ZodPipe(appendSchema)) body: z.infer<typeof appendSchema>,
+  ) {
+    return this.annotations.append(principal, parseId('item', id), body);
+  }
+}

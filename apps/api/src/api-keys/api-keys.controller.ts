@@ -1,0 +1,47 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ApiError } from '../common/api-error';
+import { ApiZodBody, ZodPipe, parseId } from '../common/zod';
+import { ApiKeyService } from '../auth/api-key.service';
+import { ProjectsService } from '../projects/projects.service';
+
+const createKeySchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  role: z.enum(['admin', 'annotator', 'viewer']),
+  projectId: z.uuid().nullable().optional(),
+});
+
+@ApiTags('api-keys')
+@ApiBearerAuth()
+@Controller('v1/api-keys')
+export class ApiKeysController {
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly projects: ProjectsService,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create an API key (admin). The key is returned once and never again.' })
+  @ApiZodBody(createKeySchema)
+  async create(@Body(new ZodPipe(createKeySchema)) body: z.infer<typeof createKeySchema>) {
+    const projectId = body.projectId ?? null;
+    if (projectId) await this.projects.getUnscoped(projectId);
+    return this.keys.create({ name: body.name, role: body.role, projectId });
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List API keys (admin); hashes are never shown' })
+  async list(@Query('projectId') projectId?: string) {
+    return { data: await this.keys.list(projectId ? parseId('project', projectId) : undefined) };
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Revoke an API key (admin)' })
+  async revoke(@Param('id') id: string) {
+    const revoked = await this.keys.revoke(parseId('API key', id));
+    if (!revoked) throw ApiError.notFound('API key', id);
+    return revoked;
+  }
+}

@@ -1,0 +1,60 @@
+import { Module, OnModuleInit } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TasksRepository } from '@labelloop/db';
+import { Metrics } from '@labelloop/observability';
+import { AnnotationsController } from './annotations/annotations.controller';
+import { AnnotationsService } from './annotations/annotations.service';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ApiKeyService } from './auth/api-key.service';
+import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { ItemsImportService } from './items/items-import.service';
+import { ItemsController } from './items/items.controller';
+import { ItemsService } from './items/items.service';
+import { ProjectsController } from './projects/projects.controller';
+import { ProjectsService } from './projects/projects.service';
+import { StatsController } from './stats/stats.controller';
+import { StatsService } from './stats/stats.service';
+import { TasksController } from './tasks/tasks.controller';
+import { TasksService } from './tasks/tasks.service';
+
+/** The REST API under /v1. Needs the database, Redis, object store and observability modules. */
+@Module({
+  controllers: [
+    ApiKeysController,
+    ProjectsController,
+    ItemsController,
+    TasksController,
+    AnnotationsController,
+    StatsController,
+  ],
+  providers: [
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    ApiKeyService,
+    IdempotencyInterceptor,
+    ProjectsService,
+    ItemsService,
+    ItemsImportService,
+    TasksService,
+    AnnotationsService,
+    StatsService,
+  ],
+  exports: [ApiKeyService],
+})
+export class ApiModule implements OnModuleInit {
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly tasks: TasksRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.onCollect(async () => {
+      this.metrics.tasksOpen.reset();
+      this.metrics.tasksLeased.reset();
+      for (const depth of await this.tasks.queueDepths()) {
+        this.metrics.tasksOpen.set({ project: depth.projectId }, depth.open);
+        this.metrics.tasksLeased.set({ project: depth.projectId }, depth.leased);
+      }
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AppConfig } from '@labelloop/config';
+import { Metrics, PinoNestLogger } from '@labelloop/observability';
+import type { Logger } from 'pino';
+import { ErrorFilter } from './common/error.filter';
+import { NDJSON } from './items/items.controller';
+
+/**
+ * Builds the Fastify-based Nest application for any role: every role serves
+ * /health/* and /metrics; the api role adds /v1 and the OpenAPI document at /docs.
+ */
+export async function createHttpApp(
+  root: DynamicModule,
+  config: AppConfig,
+  logger: Logger,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    abortOnError: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // NDJSON imports are consumed as a stream by the handler, never buffered (and so not body-limited).
+  fastify.addContentTypeParser(NDJSON, (_request, payload, done) => done(null, payload));
+  const metrics = app.get(Metrics);
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequestDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      seconds,
+    );
+    if (config.http.logRequests) {
+      logger.info({ method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    }
+  });
+  app.useGlobalFilters(new ErrorFilter(logger));
+  if (config.role === 'api' || config.role === 'all') {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('labelloop')
+        .setDescription('Active-learning labeling service: projects, items, labeling tasks, annotations, stats.')
+        .setVersion('1')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' })
+        .build(),
+    );
+    SwaggerModule.setup('docs', app, document);
+  }
+  return app;
+}

@@ -1,0 +1,156 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import split2 from 'split2';
+import { APP_CONFIG, type AppConfig } from '@labelloop/config';
+import { ItemImportSession, ItemsRepository, NewItemRow, type ProjectRecord } from '@labelloop/db';
+import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
+
+import { ApiError } from '../common/api-error';
+import { describeProblems, zodProblems } from '../common/zod';
+import { assignSplit, coldStartPriority } from './deterministic';
+import { ItemInput, PreparedItem, imageObjectKey, itemSchemas, prepareItem } from './item-input';
+
+export interface ImportResult {
+  received: number;
+  created: number;
+  existing: number;
+}
+
+const BATCH_SIZE = 5_000;
+const UPLOAD_CONCURRENCY = 16;
+
+/**
+ * Imports items in one transaction: a bad line anywhere rolls back the whole
+ * request, and the error names the line. Batches are written while the next one
+ * is parsed, so a streamed NDJSON body is never held in memory.
+ */
+@Injectable()
+export class ItemsImportService {
+  constructor(
+    private readonly items: ItemsRepository,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async importArray(project: ProjectRecord, annotator: string, body: unknown): Promise<ImportResult> {
+    const list = Array.isArray(body) ? body : (body as { items?: unknown })?.items;
+    if (!Array.isArray(list)) {
+      throw ApiError.badRequest('body: expected a JSON array of items or { "items": [...] }', {
+        field: 'items',
+      });
+    }
+    const max = this.config.imports.maxJsonItems;
+    if (list.length > max) {
+      throw ApiError.badRequest(
+        `body: ${list.length} items exceed the limit of ${max} per JSON request; send NDJSON (application/x-ndjson) for more`,
+        { field: 'items', limit: max },
+      );
+    }
+    return this.run(
+      project,
+      annotator,
+      list.map((raw, index): [number, unknown] => [index + 1, raw]),
+      'item',
+    );
+  }
+
+  async importNdjson(project: ProjectRecord, annotator: string, stream: Readable): Promise<ImportResult> {
+    const max = this.config.imports.maxNdjsonItems;
+    async function* lines(): AsyncGenerator<[number, unknown]> {
+      let line = 0;
+      let items = 0;
+      for await (const text of stream.pipe(split2()) as AsyncIterable<string>) {
+        line++;
+        if (text.trim() === '') continue;
+        if (++items > max) throw ApiError.badRequest(`line ${line}: more than ${max} items in one request`);
+        try {
+          yield [line, JSON.parse(text)];
+        } catch (error) {
+          throw ApiError.badRequest(`line ${line}: malformed JSON (${(error as Error).message})`, { line });
+        }
+      }
+    }
+    return this.run(project, annotator, lines(), 'line');
+  }
+
+  private async run(
+    project: ProjectRecord,
+    annotator: string,
+    source: Iterable<[number, unknown]> | AsyncIterable<[number, unknown]>,
+    unit: 'item' | 'line',
+  ): Promise<ImportResult> {
+    const schema = itemSchemas[project.inputKind];
+    const labels = new Set(project.labels);
+    const seen = new Set<string>();
+    const session = await this.items.startImport(project.id, annotator);
+    const result: ImportResult = { received: 0, created: 0, existing: 0 };
+    let batch: PreparedItem[] = [];
+    let inFlight: Promise<number> | null = null;
+    const flush = async (ready: PreparedItem[]) => {
+      if (inFlight) result.created += await inFlight;
+      inFlight = this.writeBatch(session, project, ready);
+      // Surface a failure at the next await instead of as an unhandled rejection.
+      inFlight.catch(() => undefined);
+    };
+    try {
+      for await (const [position, raw] of source) {
+        const parsed = schema.safeParse(raw);
+        const where = `${unit} ${position}`;
+        if (!parsed.success) {
+          const problems = zodProblems(parsed.error);
+          throw ApiError.badRequest(describeProblems(where, problems), { [unit]: position, problems });
+        }
+        const input = parsed.data as ItemInput;
+        if (input.label !== undefined && !labels.has(input.label)) {
+          throw ApiError.badRequest(
+            `${where}: label ${JSON.stringify(input.label)} is not in the project's label set: ${project.labels.join(', ')}`,
+            { [unit]: position, field: 'label', allowed: project.labels },
+          );
+        }
+        result.received++;
+        if (seen.has(input.externalId)) continue;
+        seen.add(input.externalId);
+        batch.push(prepareItem(input));
+        if (batch.length >= BATCH_SIZE) {
+          await flush(batch);
+          batch = [];
+        }
+      }
+      await flush(batch);
+      if (inFlight) result.created += await inFlight;
+      await session.commit();
+    } catch (error) {
+      await session.rollback();
+      throw error;
+    }
+    result.existing = result.received - result.created;
+    return result;
+  }
+
+  private async writeBatch(session: ItemImportSession, project: ProjectRecord, batch: PreparedItem[]) {
+    await this.uploadImages(project.id, batch);
+    const rows: NewItemRow[] = batch.map((item) => ({
+      externalId: item.externalId,
+      payloadJson: item.payloadJson,
+      objectKey: item.bytes ? imageObjectKey(project.id, item.contentHash) : null,
+      contentHash: item.contentHash,
+      split: assignSplit(project.seed, item.externalId, project.holdoutFraction),
+      metadataJson: item.metadataJson,
+      label: item.label,
+      priority: coldStartPriority(project.seed, item.externalId),
+    }));
+    return session.insertBatch(rows);
+  }
+
+  /** Objects are content-addressed, so an upload for a request that later fails is harmless. */
+  private async uploadImages(projectId: string, batch: PreparedItem[]): Promise<void> {
+    const images = batch.filter((item) => item.bytes !== null);
+    for (let start = 0; start < images.length; start += UPLOAD_CONCURRENCY) {
+      await Promise.all(
+        images
+          .slice(start, start + UPLOAD_CONCURRENCY)
+          .map((item) => this.store.put(imageObjectKey(projectId, item.contentHash), item.bytes as Buffer)),
+      );
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@labelloop/config';
+import { TasksRepository } from '@labelloop/db';
+import { Metrics } from '@labelloop/observability';
+import { ApiError } from '../common/api-error';
+import { type Principal, assertProjectAccess } from '../auth/principal';
+
+@Injectable()
+export class TasksService {
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly metrics: Metrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async next(principal: Principal, projectId: string, limit: number) {
+    const leased = await this.tasks.lease(projectId, principal.keyId, this.config.tasks.leaseSeconds, limit);
+    return {
+      data: leased.map((task) => ({
+        id: task.id,
+        itemId: task.itemId,
+        externalId: task.externalId,
+        payload: task.payload,
+        objectKey: task.objectKey,
+        metadata: task.metadata,
+        priority: task.priority,
+        preLabel: task.preLabel === null ? null : { label: task.preLabel, probability: task.preLabelProb },
+        leaseExpiresAt: task.leaseExpiresAt,
+      })),
+    };
+  }
+
+  async annotate(
+    principal: Principal,
+    taskId: string,
+    input: { label: string; leadTimeMs?: number; annotator?: string },
+  ) {
+    const annotator = input.annotator ?? principal.name;
+    const written = await this.tasks.annotate({
+      taskId,
+      owner: principal.keyId,
+      label: input.label,
+      annotator,
+      leadTimeMs: input.leadTimeMs ?? null,
+      scopeProjectId: principal.projectId,
+    });
+    if (!written) throw await this.whyNotWritten(principal, taskId, input.label);
+    this.metrics.labelsTotal.inc({ project: written.projectId, annotator });
+    return {
+      annotationId: written.annotationId,
+      taskId,
+      itemId: written.itemId,
+      label: input.label,
+      seq: written.seq,
+      createdAt: written.createdAt,
+    };
+  }
+
+  async endLease(principal: Principal, taskId: string, outcome: 'skipped' | 'open') {
+    if (await this.tasks.endLease(taskId, principal.keyId, outcome)) return { id: taskId, status: outcome };
+    throw await this.whyNotWritten(principal, taskId);
+  }
+
+  /** Only reached when the one-statement write matched nothing: work out which rule said no. */
+  private async whyNotWritten(principal: Principal, taskId: string, label?: string): Promise<ApiError> {
+    const state = await this.tasks.findState(taskId);
+    if (!state) return ApiError.notFound('task', taskId);
+    assertProjectAccess(principal, state.projectId);
+    if (label !== undefined && !state.labels.includes(label)) return ApiError.unknownLabel(label, state.labels);
+    if (state.status === 'done') return ApiError.conflict(`task ${taskId} is already done`);
+    if (state.status !== 'leased' || state.leaseOwner !== principal.keyId) {
+      return new ApiError(
+        HttpStatus.CONFLICT,
+        `task ${taskId} is not leased to this API key (its lease expired and was taken, or it was never leased); get tasks from /tasks/next`,
+      );
+    }
+    return ApiError.conflict(`task ${taskId} changed while this request ran; retry`);
+  }
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/**
+ * Every environment variable the service reads. `.env.example` and the README's
+ * configuration table list the same names; a unit test keeps them in step.
+ */
+export const configSchema = z.object({
+  LABELLOOP_ROLE: z.enum(['api', 'trainer', 'scorer', 'all']).default('all'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(3000),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_SIZE: positiveInt.default(20),
+  EMBEDDED_DATA_DIR: z.string().min(1).default('.data'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  QUEUE_PREFIX: z.string().min(1).default('{labelloop}'),
+  STORAGE_DRIVER: z.enum(['fs', 's3']).default('fs'),
+  STORAGE_FS_ROOT: z.string().min(1).default('.data/objects'),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_ACCESS_KEY: z.string().optional(),
+  S3_SECRET_KEY: z.string().optional(),
+  S3_BUCKET: z.string().min(3).default('labelloop'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
+  LEASE_SECONDS: positiveInt.default(600),
+  BODY_LIMIT_BYTES: positiveInt.default(10 * 1024 * 1024),
+  IMPORT_MAX_JSON_ITEMS: positiveInt.default(10_000),
+  IMPORT_MAX_NDJSON_ITEMS: positiveInt.default(1_000_000),
+  TASKS_NEXT_MAX: positiveInt.default(100),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_REQUESTS: bool.default(false),
+  ML_BACKEND: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+});
+
+export type EnvConfig = z.infer<typeof configSchema>;

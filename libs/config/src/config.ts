@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { configSchema } from './config.schema';
+
+export type Role = 'api' | 'trainer' | 'scorer' | 'all';
+
+export interface S3Settings {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region: string;
+}
+
+export interface AppConfig {
+  role: Role;
+  http: { host: string; port: number; bodyLimitBytes: number; logRequests: boolean };
+  database: { url: string | undefined; poolSize: number };
+  embeddedDataDir: string;
+  redis: { url: string | undefined; queuePrefix: string };
+  storage: { driver: 'fs'; root: string } | { driver: 's3'; s3: S3Settings };
+  auth: { adminApiKey: string | undefined; keyCacheSeconds: number };
+  tasks: { leaseSeconds: number; nextMax: number };
+  imports: { maxJsonItems: number; maxNdjsonItems: number };
+  logLevel: string;
+  mlBackend: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const got = name in present ? ` (got ${JSON.stringify(present[name])})` : '';
+        return `${name}: ${issue.message}${got}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  let storage: AppConfig['storage'] = { driver: 'fs', root: e.STORAGE_FS_ROOT };
+  if (e.STORAGE_DRIVER === 's3') {
+    for (const name of ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY'] as const) {
+      if (!e[name]) problems.push(`${name}: required when STORAGE_DRIVER=s3`);
+    }
+    storage = {
+      driver: 's3',
+      s3: {
+        endpoint: e.S3_ENDPOINT ?? '',
+        accessKey: e.S3_ACCESS_KEY ?? '',
+        secretKey: e.S3_SECRET_KEY ?? '',
+        bucket: e.S3_BUCKET,
+        region: e.S3_REGION,
+      },
+    };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    role: e.LABELLOOP_ROLE,
+    http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, logRequests: e.LOG_REQUESTS },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    embeddedDataDir: e.EMBEDDED_DATA_DIR,
+    redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX },
+    storage,
+    auth: { adminApiKey: e.ADMIN_API_KEY, keyCacheSeconds: e.API_KEY_CACHE_SECONDS },
+    tasks: { leaseSeconds: e.LEASE_SECONDS, nextMax: e.TASKS_NEXT_MAX },
+    imports: { maxJsonItems: e.IMPORT_MAX_JSON_ITEMS, maxNdjsonItems: e.IMPORT_MAX_NDJSON_ITEMS },
+    logLevel: e.LOG_LEVEL,
+    mlBackend: e.ML_BACKEND,
+  };
+}
+
+export const configVariableNames = Object.keys(configSchema.shape) as (keyof z.infer<typeof configSchema>)[];

@@ -1,0 +1,51 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@labelloop/config';
+import { Pool } from 'pg';
+import { PG_POOL, PRISMA } from './db.tokens';
+import { createPool, createPrisma } from './prisma';
+import type { Prisma } from './prisma';
+import { ApiKeysRepository } from './repositories/api-keys.repository';
+import { ProjectsRepository } from './repositories/projects.repository';
+import { ItemsRepository } from './repositories/items.repository';
+import { TasksRepository } from './repositories/tasks.repository';
+import { AnnotationsRepository } from './repositories/annotations.repository';
+import { StatsRepository } from './repositories/stats.repository';
+import { IdempotencyRepository } from './repositories/idempotency.repository';
+
+const repositories = [
+  ApiKeysRepository,
+  ProjectsRepository,
+  ItemsRepository,
+  TasksRepository,
+  AnnotationsRepository,
+  StatsRepository,
+  IdempotencyRepository,
+];
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: PG_POOL,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => {
+        if (!config.database.url) throw new Error('DATABASE_URL is not resolved');
+        return createPool(config.database.url, config.database.poolSize);
+      },
+    },
+    { provide: PRISMA, inject: [PG_POOL], useFactory: (pool: Pool) => createPrisma(pool) },
+    ...repositories,
+  ],
+  exports: [PG_POOL, PRISMA, ...repositories],
+})
+export class DbModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(PRISMA) private readonly prisma: Prisma,
+    @Inject(PG_POOL) private readonly pool: Pool,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.prisma.$disconnect();
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,167 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
+import { PG_POOL } from '../db.tokens';
+
+export interface LeasedTask {
+  id: string;
+  itemId: string;
+  externalId: string;
+  payload: unknown;
+  objectKey: string | null;
+  metadata: unknown;
+  priority: number;
+  preLabel: string | null;
+  preLabelProb: number | null;
+  leaseExpiresAt: Date;
+}
+
+export interface TaskState {
+  id: string;
+  projectId: string;
+  itemId: string;
+  status: 'open' | 'leased' | 'done' | 'skipped';
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  labels: string[];
+}
+
+export interface AnnotationWritten {
+  annotationId: string;
+  seq: string;
+  projectId: string;
+  itemId: string;
+  createdAt: Date;
+}
+
+// Takes the best open tasks (or tasks whose lease ran out) that nobody else is
+// taking at this instant: SKIP LOCKED makes concurrent callers pick disjoint rows.
+const LEASE_SQL = `
+WITH picked AS (
+  SELECT id FROM tasks
+  WHERE project_id = $1 AND status IN ('open', 'leased') AND (status = 'open' OR lease_expires_at < now())
+  ORDER BY priority DESC
+  LIMIT $4
+  FOR UPDATE SKIP LOCKED
+), leased AS (
+  UPDATE tasks t SET status = 'leased', lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
+         updated_at = now()
+  FROM picked WHERE t.id = picked.id
+  RETURNING t.id, t.item_id, t.priority, t.pre_label, t.pre_label_prob, t.lease_expires_at
+)
+SELECT l.id, l.item_id, i.external_id, i.payload, i.object_key, i.metadata, l.priority, l.pre_label,
+       l.pre_label_prob, l.lease_expires_at
+FROM leased l JOIN items i ON i.id = l.item_id
+ORDER BY l.priority DESC`;
+
+// Closes the caller's leased task, appends the annotation and refreshes the item's
+// label cache in one statement, so either all three happen or none does. The label
+// check against the project's label set is part of the WHERE clause.
+const ANNOTATE_SQL = `
+WITH closed AS (
+  UPDATE tasks t SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+  FROM projects p
+  WHERE t.id = $1 AND t.status = 'leased' AND t.lease_owner = $2 AND p.id = t.project_id AND $3 = ANY(p.labels)
+    AND ($6::uuid IS NULL OR t.project_id = $6::uuid)
+  RETURNING t.project_id, t.item_id
+), written AS (
+  INSERT INTO annotations (project_id, item_id, label, annotator, lead_time_ms, source)
+  SELECT project_id, item_id, $3, $4, $5, 'human' FROM closed
+  RETURNING id, seq, project_id, item_id, created_at
+), relabeled AS (
+  UPDATE items SET label = $3, labeled_at = written.created_at FROM written
+  WHERE items.id = written.item_id AND (items.labeled_at IS NULL OR items.labeled_at <= written.created_at)
+)
+SELECT id, seq::text, project_id, item_id, created_at FROM written`;
+
+@Injectable()
+export class TasksRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  async lease(projectId: string, owner: string, leaseSeconds: number, limit: number): Promise<LeasedTask[]> {
+    const result = await this.pool.query(LEASE_SQL, [projectId, owner, leaseSeconds, limit]);
+    return result.rows.map((row) => ({
+      id: row.id,
+      itemId: row.item_id,
+      externalId: row.external_id,
+      payload: row.payload,
+      objectKey: row.object_key,
+      metadata: row.metadata,
+      priority: row.priority,
+      preLabel: row.pre_label,
+      preLabelProb: row.pre_label_prob,
+      leaseExpiresAt: row.lease_expires_at,
+    }));
+  }
+
+  /** Null when nothing was written; `findState` then tells the caller why. */
+  async annotate(input: {
+    taskId: string;
+    owner: string;
+    label: string;
+    annotator: string;
+    leadTimeMs: number | null;
+    scopeProjectId: string | null;
+  }): Promise<AnnotationWritten | null> {
+    const result = await this.pool.query(ANNOTATE_SQL, [
+      input.taskId,
+      input.owner,
+      input.label,
+      input.annotator,
+      input.leadTimeMs,
+      input.scopeProjectId,
+    ]);
+    const row = result.rows[0];
+    if (!row) return null;
+    return {
+      annotationId: row.id,
+      seq: row.seq,
+      projectId: row.project_id,
+      itemId: row.item_id,
+      createdAt: row.created_at,
+    };
+  }
+
+  async findState(taskId: string): Promise<TaskState | null> {
+    const result = await this.pool.query(
+      `SELECT t.id, t.project_id, t.item_id, t.status, t.lease_owner, t.lease_expires_at, p.labels
+       FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = $1`,
+      [taskId],
+    );
+    const row = result.rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      projectId: row.project_id,
+      itemId: row.item_id,
+      status: row.status,
+      leaseOwner: row.lease_owner,
+      leaseExpiresAt: row.lease_expires_at,
+      labels: row.labels,
+    };
+  }
+
+  /**
+   * Ends the caller's lease: `skip` takes the task out of the queue (until the next
+   * rescoring rewrites it), `release` puts it back for anyone. False when the caller
+   * holds no lease on it.
+   */
+  async endLease(taskId: string, owner: string, outcome: 'skipped' | 'open'): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE tasks SET status = $3::"TaskStatus", lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       WHERE id = $1 AND status = 'leased' AND lease_owner = $2`,
+      [taskId, owner, outcome],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Open and actively leased tasks per project, for the metrics gauges. */
+  async queueDepths(): Promise<{ projectId: string; open: number; leased: number }[]> {
+    const result = await this.pool.query(
+      `SELECT project_id,
+              count(*) FILTER (WHERE status = 'open' OR lease_expires_at < now())::int AS open,
+              count(*) FILTER (WHERE status = 'leased' AND lease_expires_at >= now())::int AS leased
+       FROM tasks WHERE status IN ('open', 'leased') GROUP BY project_id`,
+    );
+    return result.rows.map((row) => ({ projectId: row.project_id, open: row.open, leased: row.leased }));
+  }
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The process's Prometheus metrics. One registry per process so several app
+ * instances in one test process do not collide.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly labelsTotal = new Counter({
+    name: 'labels_total',
+    help: 'Annotations recorded, by project and annotator',
+    labelNames: ['project', 'annotator'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tasksOpen = new Gauge({
+    name: 'tasks_open',
+    help: 'Tasks waiting to be handed out (including expired leases), by project',
+    labelNames: ['project'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tasksLeased = new Gauge({
+    name: 'tasks_leased',
+    help: 'Tasks currently leased to an annotator, by project',
+    labelNames: ['project'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly collectors: (() => Promise<void>)[] = [];
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Registers work that refreshes gauges right before each scrape. */
+  onCollect(collector: () => Promise<void>): void {
+    this.collectors.push(collector);
+  }
+
+  async render(): Promise<string> {
+    await Promise.all(this.collectors.map((collect) => collect()));
+    return this.registry.metrics();
+  }
+}
