@@ -11,7 +11,13 @@ const swcConfig = {
 module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcConfig] },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid|load-esm|file-type|cookie)/)'],
-  moduleNameMapper: { '^@labelloop/(.*)$': '<rootDir>/libs/$1/src' },
+  transformIgnorePatterns: ['/node_modules/(?!(.*/)?(@nestjs|uid|load-esm|file-type|cookie|content-disposition)/)'],
+  moduleNameMapper: {
+    '^@labelloop/(.*)$': '<rootDir>/libs/$1/src',
+    // The generated Prisma client imports its siblings as './x.js'.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  maxWorkers: 2,
+  testTimeout: 60_000,
   testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
 };

@@ -33,6 +33,7 @@ export const configSchema = z.object({
   IMPORT_MAX_JSON_ITEMS: positiveInt.default(10_000),
   IMPORT_MAX_NDJSON_ITEMS: positiveInt.default(1_000_000),
   TASKS_NEXT_MAX: positiveInt.default(100),
+  COLD_START_QUEUE_SIZE: positiveInt.default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(false),
   ML_BACKEND: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),

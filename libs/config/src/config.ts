@@ -19,7 +19,7 @@ export interface AppConfig {
   redis: { url: string | undefined; queuePrefix: string };
   storage: { driver: 'fs'; root: string } | { driver: 's3'; s3: S3Settings };
   auth: { adminApiKey: string | undefined; keyCacheSeconds: number };
-  tasks: { leaseSeconds: number; nextMax: number };
+  tasks: { leaseSeconds: number; nextMax: number; coldStartQueueSize: number };
   imports: { maxJsonItems: number; maxNdjsonItems: number };
   logLevel: string;
   mlBackend: string;
@@ -72,7 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX },
     storage,
     auth: { adminApiKey: e.ADMIN_API_KEY, keyCacheSeconds: e.API_KEY_CACHE_SECONDS },
-    tasks: { leaseSeconds: e.LEASE_SECONDS, nextMax: e.TASKS_NEXT_MAX },
+    tasks: { leaseSeconds: e.LEASE_SECONDS, nextMax: e.TASKS_NEXT_MAX, coldStartQueueSize: e.COLD_START_QUEUE_SIZE },
     imports: { maxJsonItems: e.IMPORT_MAX_JSON_ITEMS, maxNdjsonItems: e.IMPORT_MAX_NDJSON_ITEMS },
     logLevel: e.LOG_LEVEL,
     mlBackend: e.ML_BACKEND,

@@ -30,6 +30,7 @@ CREATE TABLE "items" (
     "content_hash" TEXT NOT NULL,
     "split" "Split" NOT NULL,
     "metadata" JSONB NOT NULL DEFAULT '{}',
+    "cold_priority" DOUBLE PRECISION NOT NULL,
     "label" TEXT,
     "labeled_at" TIMESTAMPTZ(3),
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,

@@ -56,6 +56,10 @@ export class ApiKeyService {
     return this.keys.list(projectId);
   }
 
+  findById(id: string): Promise<ApiKeyRecord | null> {
+    return this.keys.findById(id);
+  }
+
   async revoke(id: string): Promise<ApiKeyRecord | null> {
     const revoked = await this.keys.revoke(id);
     this.cache.clear();

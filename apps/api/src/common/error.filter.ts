@@ -23,13 +23,41 @@ const reasonPhrases: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+interface FastifyClientError {
+  statusCode: number;
+  code?: unknown;
+  message?: unknown;
+}
+
+function isFastifyClientError(error: unknown): error is FastifyClientError {
+  const candidate = error as { statusCode?: unknown } | null | undefined;
+  return (
+    typeof candidate?.statusCode === 'number' && candidate.statusCode >= 400 && candidate.statusCode < 500
+  );
+}
+
+/** Fastify's own body errors (malformed JSON, too large, bad content type), worded to name the body. */
+function fastifyErrorBody(error: FastifyClientError): ErrorBody {
+  const status = error.statusCode;
+  let message = String(error.message ?? 'Bad request');
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') message = `body: malformed JSON (${message})`;
+  else if (typeof error.code === 'string' && error.code.startsWith('FST_ERR_CTP_'))
+    message = `body: ${message}`;
+  return { statusCode: status, error: reasonPhrases[status] ?? 'Error', message };
+}
+
 /** Maps anything thrown (Nest, Fastify body parsing, our own) to the one error shape. */
 export function toErrorBody(exception: unknown): ErrorBody {
   if (exception instanceof HttpException) {
+    // Nest hands Fastify's errors to filters wrapped in an HttpException, the original as its cause.
+    if (isFastifyClientError(exception.cause)) return fastifyErrorBody(exception.cause);
     const status = exception.getStatus();
     const response = exception.getResponse();
-    const payload = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
-    const message = Array.isArray(payload.message) ? payload.message.join('; ') : String(payload.message ?? '');
+    const payload =
+      typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
+    const message = Array.isArray(payload.message)
+      ? payload.message.join('; ')
+      : String(payload.message ?? '');
     return {
       statusCode: status,
       error: reasonPhrases[status] ?? 'Error',
@@ -37,16 +65,7 @@ export function toErrorBody(exception: unknown): ErrorBody {
       ...(payload.details !== undefined ? { details: payload.details } : {}),
     };
   }
-  // Fastify's own errors (body too large, malformed JSON, bad content type) carry a 4xx statusCode.
-  const candidate = exception as { statusCode?: unknown; message?: unknown; code?: unknown };
-  if (typeof candidate?.statusCode === 'number' && candidate.statusCode >= 400 && candidate.statusCode < 500) {
-    const status = candidate.statusCode;
-    let message = String(candidate.message ?? 'Bad request');
-    if (candidate.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(message)) {
-      message = `body: malformed JSON (${message})`;
-    }
-    return { statusCode: status, error: reasonPhrases[status] ?? 'Error', message };
-  }
+  if (isFastifyClientError(exception)) return fastifyErrorBody(exception);
   return { statusCode: 500, error: reasonPhrases[500], message: 'Internal server error' };
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import type { InputKind } from '@labelloop/db';
 
@@ -46,25 +46,22 @@ export interface PreparedItem {
 }
 
 export function prepareItem(input: ItemInput): PreparedItem {
-  const base = {
-    externalId: input.externalId,
-    metadataJson: JSON.stringify(input.metadata ?? {}),
-    label: input.label ?? null,
-  };
+  const metadataJson = input.metadata ? JSON.stringify(input.metadata) : '{}';
+  const label = input.label ?? null;
   if ('imageBase64' in input && input.imageBase64 !== undefined) {
     const bytes = Buffer.from(input.imageBase64, 'base64');
-    return { ...base, payloadJson: null, bytes, contentHash: sha256(bytes) };
+    return { externalId: input.externalId, payloadJson: null, bytes, contentHash: sha256(bytes), metadataJson, label };
   }
-  let payload: object;
-  if ('text' in input) payload = { text: input.text };
-  else if ('features' in input) payload = { features: input.features };
-  else payload = { pixels: input.pixels, width: input.width, height: input.height };
-  const payloadJson = JSON.stringify(payload);
-  return { ...base, payloadJson, bytes: null, contentHash: sha256(payloadJson) };
+  let payloadJson: string;
+  if ('text' in input) payloadJson = JSON.stringify({ text: input.text });
+  else if ('features' in input) payloadJson = JSON.stringify({ features: input.features });
+  else payloadJson = JSON.stringify({ pixels: input.pixels, width: input.width, height: input.height });
+  return { externalId: input.externalId, payloadJson, bytes: null, contentHash: sha256(payloadJson), metadataJson, label };
 }
 
+// One-shot hashing: several times faster than createHash() for small inputs, which matters at 100k items.
 function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 /** Image bytes are stored content-addressed, so re-imports and duplicates share one object. */

@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import split2 from 'split2';
+import { v7 as uuidv7 } from 'uuid';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import { ItemImportSession, ItemsRepository, NewItemRow, type ProjectRecord } from '@labelloop/db';
+import { LOGGER } from '@labelloop/observability';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
+import type { Logger } from 'pino';
 
 import { ApiError } from '../common/api-error';
 import { describeProblems, zodProblems } from '../common/zod';
@@ -16,8 +19,9 @@ export interface ImportResult {
   existing: number;
 }
 
-const BATCH_SIZE = 5_000;
+const BATCH_SIZE = 2_500;
 const UPLOAD_CONCURRENCY = 16;
+const ANALYZE_AFTER_ROWS = 10_000;
 
 /**
  * Imports items in one transaction: a bad line anywhere rolls back the whole
@@ -30,6 +34,7 @@ export class ItemsImportService {
     private readonly items: ItemsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async importArray(project: ProjectRecord, annotator: string, body: unknown): Promise<ImportResult> {
@@ -118,18 +123,24 @@ export class ItemsImportService {
       }
       await flush(batch);
       if (inFlight) result.created += await inFlight;
+      await session.fillColdStartQueue(this.config.tasks.coldStartQueueSize);
       await session.commit();
     } catch (error) {
       await session.rollback();
       throw error;
     }
     result.existing = result.received - result.created;
+    if (result.created >= ANALYZE_AFTER_ROWS) {
+      // Not awaited: the caller need not wait for statistics, and a failure only delays better plans.
+      this.items.refreshStatistics().catch((error: Error) => this.logger.warn({ err: error }, 'ANALYZE failed'));
+    }
     return result;
   }
 
   private async writeBatch(session: ItemImportSession, project: ProjectRecord, batch: PreparedItem[]) {
     await this.uploadImages(project.id, batch);
     const rows: NewItemRow[] = batch.map((item) => ({
+      id: uuidv7(),
       externalId: item.externalId,
       payloadJson: item.payloadJson,
       objectKey: item.bytes ? imageObjectKey(project.id, item.contentHash) : null,
@@ -137,7 +148,7 @@ export class ItemsImportService {
       split: assignSplit(project.seed, item.externalId, project.holdoutFraction),
       metadataJson: item.metadataJson,
       label: item.label,
-      priority: coldStartPriority(project.seed, item.externalId),
+      coldPriority: coldStartPriority(project.seed, item.externalId),
     }));
     return session.insertBatch(rows);
   }

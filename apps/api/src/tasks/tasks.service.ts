@@ -1,6 +1,6 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
-import { TasksRepository } from '@labelloop/db';
+import { ProjectsRepository, TasksRepository } from '@labelloop/db';
 import { Metrics } from '@labelloop/observability';
 import { ApiError } from '../common/api-error';
 import { type Principal, assertProjectAccess } from '../auth/principal';
@@ -9,12 +9,23 @@ import { type Principal, assertProjectAccess } from '../auth/principal';
 export class TasksService {
   constructor(
     private readonly tasks: TasksRepository,
+    private readonly projects: ProjectsRepository,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async next(principal: Principal, projectId: string, limit: number) {
-    const leased = await this.tasks.lease(projectId, principal.keyId, this.config.tasks.leaseSeconds, limit);
+    const { leaseSeconds, coldStartQueueSize } = this.config.tasks;
+    let leased = await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit);
+    if (leased.length < limit && (await this.tasks.fillColdStartQueue(projectId, coldStartQueueSize)) > 0) {
+      leased = leased.concat(
+        await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit - leased.length),
+      );
+    }
+    // An empty queue and a project that does not exist look alike to the lease; only the second is a 404.
+    if (leased.length === 0 && !(await this.projects.findById(projectId))) {
+      throw ApiError.notFound('project', projectId);
+    }
     return {
       data: leased.map((task) => ({
         id: task.id,
@@ -66,7 +77,8 @@ export class TasksService {
     const state = await this.tasks.findState(taskId);
     if (!state) return ApiError.notFound('task', taskId);
     assertProjectAccess(principal, state.projectId);
-    if (label !== undefined && !state.labels.includes(label)) return ApiError.unknownLabel(label, state.labels);
+    if (label !== undefined && !state.labels.includes(label))
+      return ApiError.unknownLabel(label, state.labels);
     if (state.status === 'done') return ApiError.conflict(`task ${taskId} is already done`);
     if (state.status !== 'leased' || state.leaseOwner !== principal.keyId) {
       return new ApiError(

@@ -32,6 +32,10 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.findFirst({ where: { keyHash, revokedAt: null }, select: publicFields });
   }
 
+  findById(id: string): Promise<ApiKeyRecord | null> {
+    return this.prisma.apiKey.findUnique({ where: { id }, select: publicFields });
+  }
+
   create(data: {
     name: string;
     keyHash: string;
@@ -62,6 +66,10 @@ export class ApiKeysRepository {
   async revoke(id: string): Promise<ApiKeyRecord | null> {
     const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { id: true } });
     if (!found) return null;
-    return this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: publicFields });
+    return this.prisma.apiKey.update({
+      where: { id },
+      data: { revokedAt: new Date() },
+      select: publicFields,
+    });
   }
 }

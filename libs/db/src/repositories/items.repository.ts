@@ -2,8 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool, PoolClient } from 'pg';
 import { PG_POOL, PRISMA } from '../db.tokens';
 import type { Prisma } from '../prisma';
+import { fillColdStartQueue } from './cold-start-queue';
 
 export interface NewItemRow {
+  /** A time-ordered (v7) UUID. */
+  id: string;
   externalId: string;
   /** JSON text of the payload, or null when the bytes live in the object store. */
   payloadJson: string | null;
@@ -13,8 +16,8 @@ export interface NewItemRow {
   metadataJson: string;
   /** A label that comes with the import; recorded as an annotation with source `import`. */
   label: string | null;
-  /** Cold-start task priority. */
-  priority: number;
+  /** Place in the cold-start queue. */
+  coldPriority: number;
 }
 
 export interface ItemRecord {
@@ -40,23 +43,24 @@ export interface ItemFilter {
   limit: number;
 }
 
+// Items get time-ordered (v7) ids from the caller: new index entries then land at
+// the right edge of the b-trees instead of on random pages.
 const INSERT_BATCH_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[])
-    AS t(external_id, payload, object_key, content_hash, split, metadata, label, priority)
+  SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                       $10::float8[])
+    AS t(id, external_id, payload, object_key, content_hash, split, metadata, label, cold_priority)
 ), inserted AS (
-  INSERT INTO items (project_id, external_id, payload, object_key, content_hash, split, metadata, label, labeled_at)
-  SELECT $1, external_id, payload::jsonb, object_key, content_hash, split::"Split", metadata::jsonb, label,
-         CASE WHEN label IS NULL THEN NULL ELSE now() END
+  INSERT INTO items (id, project_id, external_id, payload, object_key, content_hash, split, metadata, label,
+                     labeled_at, cold_priority)
+  SELECT id, $1, external_id, payload::jsonb, object_key, content_hash, split::"Split", metadata::jsonb, label,
+         CASE WHEN label IS NULL THEN NULL ELSE now() END, cold_priority
   FROM input
   ON CONFLICT (project_id, external_id) DO NOTHING
-  RETURNING id, external_id, label
-), new_tasks AS (
-  INSERT INTO tasks (project_id, item_id, priority)
-  SELECT $1, inserted.id, input.priority FROM inserted JOIN input USING (external_id) WHERE inserted.label IS NULL
+  RETURNING id, label
 ), imported_labels AS (
   INSERT INTO annotations (project_id, item_id, label, annotator, source)
-  SELECT $1, id, label, $10, 'import' FROM inserted WHERE label IS NOT NULL
+  SELECT $1, id, label, $11, 'import' FROM inserted WHERE label IS NOT NULL
 )
 SELECT count(*)::int AS created FROM inserted`;
 
@@ -76,6 +80,7 @@ export class ItemImportSession {
     if (rows.length === 0) return 0;
     const result = await this.client.query<{ created: number }>(INSERT_BATCH_SQL, [
       this.projectId,
+      rows.map((r) => r.id),
       rows.map((r) => r.externalId),
       rows.map((r) => r.payloadJson),
       rows.map((r) => r.objectKey),
@@ -83,10 +88,15 @@ export class ItemImportSession {
       rows.map((r) => r.split),
       rows.map((r) => r.metadataJson),
       rows.map((r) => r.label),
-      rows.map((r) => r.priority),
+      rows.map((r) => r.coldPriority),
       this.annotator,
     ]);
     return result.rows[0].created;
+  }
+
+  /** Tops up the cold-start queue in the same transaction, so imported items are ready to hand out. */
+  fillColdStartQueue(target: number): Promise<number> {
+    return fillColdStartQueue(this.client, this.projectId, target);
   }
 
   async commit(): Promise<void> {
@@ -129,14 +139,26 @@ export class ItemsRepository {
       where: {
         projectId: filter.projectId,
         ...(filter.split ? { split: filter.split } : {}),
-        ...(filter.label !== undefined ? { label: filter.label } : {}),
-        ...(filter.labeled === true ? { label: { not: null } } : {}),
-        ...(filter.labeled === false ? { label: null } : {}),
+        // AND, not spread keys: `label` and `labeled` both constrain the label column and must both hold.
+        AND: [
+          ...(filter.label !== undefined ? [{ label: filter.label }] : []),
+          ...(filter.labeled === true ? [{ label: { not: null } }] : []),
+          ...(filter.labeled === false ? [{ label: null }] : []),
+        ],
       },
       orderBy: { id: 'asc' },
       take: filter.limit,
       ...(filter.cursor ? { cursor: { id: filter.cursor }, skip: 1 } : {}),
     })) as ItemRecord[];
+  }
+
+  /**
+   * Refreshes planner statistics after a bulk import. Until autovacuum gets to it,
+   * the planner would otherwise plan the labeling queries for the table as it was
+   * before the import (possibly empty) and scan instead of using the queue index.
+   */
+  async refreshStatistics(): Promise<void> {
+    await this.pool.query('ANALYZE items, tasks');
   }
 
   async findById(id: string): Promise<ItemRecord | null> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../db.tokens';
+import { fillColdStartQueue } from './cold-start-queue';
 
 export interface LeasedTask {
   id: string;
@@ -91,6 +92,22 @@ export class TasksRepository {
       preLabelProb: row.pre_label_prob,
       leaseExpiresAt: row.lease_expires_at,
     }));
+  }
+
+  /** Tops up the cold-start queue to `target` open tasks; returns how many were added. */
+  async fillColdStartQueue(projectId: string, target: number): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const added = await fillColdStartQueue(client, projectId, target);
+      await client.query('COMMIT');
+      return added;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** Null when nothing was written; `findState` then tells the caller why. */
