@@ -28,9 +28,14 @@ async function call(method: string, path: string, key: string, body?: string) {
 }
 
 async function setUpProject(baseUrl: string, name: string): Promise<string> {
-  const project = await api(baseUrl, 'POST', '/v1/projects', { name, inputKind: 'text', labels: ['spam', 'ham'] });
+  const project = await api(baseUrl, 'POST', '/v1/projects', {
+    name,
+    inputKind: 'text',
+    labels: ['spam', 'ham'],
+  });
   const lines = function* () {
-    for (let i = 0; i < ITEMS; i++) yield `${JSON.stringify({ externalId: `${name}-${i}`, text: `message ${i}` })}\n`;
+    for (let i = 0; i < ITEMS; i++)
+      yield `${JSON.stringify({ externalId: `${name}-${i}`, text: `message ${i}` })}\n`;
   };
   const response = await fetch(`${baseUrl}/v1/projects/${project.id}/items`, {
     method: 'POST',
@@ -50,7 +55,9 @@ async function run(baseUrl: string, limit: number) {
   const projectId = await setUpProject(baseUrl, `bench-limit-${limit}`);
   const keys: string[] = [];
   for (let i = 0; i < LOOPS; i++) {
-    keys.push((await api(baseUrl, 'POST', '/v1/api-keys', { name: `annotator-${i}`, role: 'annotator' })).key);
+    keys.push(
+      (await api(baseUrl, 'POST', '/v1/api-keys', { name: `annotator-${i}`, role: 'annotator' })).key,
+    );
   }
   const latencies: number[] = [];
   let labels = 0;

@@ -6,7 +6,18 @@ import { writeResult } from './support/results';
 const ITEMS = Number(process.env.BENCH_IMPORT_ITEMS ?? 100_000);
 
 function* ndjsonLines(count: number): Generator<string> {
-  const words = ['offer', 'meeting', 'invoice', 'free', 'project', 'winner', 'report', 'urgent', 'lunch', 'update'];
+  const words = [
+    'offer',
+    'meeting',
+    'invoice',
+    'free',
+    'project',
+    'winner',
+    'report',
+    'urgent',
+    'lunch',
+    'update',
+  ];
   for (let i = 0; i < count; i++) {
     const text = Array.from({ length: 14 }, (_, w) => words[(i * 7 + w * 3) % words.length]).join(' ');
     yield `${JSON.stringify({ externalId: `mail-${i}`, text: `${text} #${i}` })}\n`;
@@ -24,7 +35,10 @@ async function main(): Promise<void> {
     const started = performance.now();
     const response = await fetch(`${server.baseUrl}/v1/projects/${project.id}/items`, {
       method: 'POST',
-      headers: { authorization: 'Bearer bench-admin-key-0123456789abcdef', 'content-type': 'application/x-ndjson' },
+      headers: {
+        authorization: 'Bearer bench-admin-key-0123456789abcdef',
+        'content-type': 'application/x-ndjson',
+      },
       body: Readable.toWeb(Readable.from(ndjsonLines(ITEMS))) as ReadableStream,
       duplex: 'half',
     } as RequestInit);
@@ -35,7 +49,8 @@ async function main(): Promise<void> {
       items: ITEMS,
       items_per_s: Math.round(ITEMS / seconds),
       seconds: Math.round(seconds * 100) / 100,
-      protocol: 'one NDJSON request streamed from the client, text items ~130 bytes, fresh project, API process alone, PostgreSQL and client on the same machine',
+      protocol:
+        'one NDJSON request streamed from the client, text items ~130 bytes, fresh project, API process alone, PostgreSQL and client on the same machine',
     });
   } finally {
     await server.stop();

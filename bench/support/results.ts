@@ -8,6 +8,9 @@ export function writeResult(name: string, result: Record<string, unknown>): void
   mkdirSync(dir, { recursive: true });
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version };
   const file = join(dir, `${name}.json`);
-  writeFileSync(file, `${JSON.stringify({ ...result, measured_at: new Date().toISOString(), machine }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ ...result, measured_at: new Date().toISOString(), machine }, null, 2)}\n`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\nwrote bench/results/${name}.json\n`);
 }

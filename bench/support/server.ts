@@ -25,20 +25,27 @@ export async function startBenchServer(port = 3900, env: Record<string, string> 
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(__dirname, '../../dist/apps/api/src/main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: url.toString(),
-      ADMIN_API_KEY: BENCH_ADMIN_KEY,
-      LOG_LEVEL: 'warn',
-      ...(process.env.BENCH_QUEUE ? { COLD_START_QUEUE_SIZE: process.env.BENCH_QUEUE } : {}),
-      STORAGE_FS_ROOT: join(__dirname, '../../.data/bench-objects'),
-      ...env,
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      join(__dirname, '../../dist/apps/api/src/main.js'),
+    ],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: url.toString(),
+        ADMIN_API_KEY: BENCH_ADMIN_KEY,
+        LOG_LEVEL: 'warn',
+        ...(process.env.BENCH_QUEUE ? { COLD_START_QUEUE_SIZE: process.env.BENCH_QUEUE } : {}),
+        STORAGE_FS_ROOT: join(__dirname, '../../.data/bench-objects'),
+        ...env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -62,13 +69,20 @@ export async function startBenchServer(port = 3900, env: Record<string, string> 
   };
 }
 
+/** The fields the benchmarks read from the API's answers. */
+export interface ApiAnswer {
+  id: string;
+  key: string;
+  [field: string]: unknown;
+}
+
 export async function api(
   baseUrl: string,
   method: string,
   path: string,
   body?: unknown,
   key = BENCH_ADMIN_KEY,
-): Promise<any> {
+): Promise<ApiAnswer> {
   const response = await fetch(baseUrl + path, {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -76,5 +90,5 @@ export async function api(
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+  return JSON.parse(text) as ApiAnswer;
 }

@@ -34,7 +34,10 @@ export async function createHttpApp(
       seconds,
     );
     if (config.http.logRequests) {
-      logger.info({ method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+      logger.info(
+        { method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime },
+        'request',
+      );
     }
   });
   app.useGlobalFilters(new ErrorFilter(logger));
@@ -43,7 +46,9 @@ export async function createHttpApp(
       app,
       new DocumentBuilder()
         .setTitle('labelloop')
-        .setDescription('Active-learning labeling service: projects, items, labeling tasks, annotations, stats.')
+        .setDescription(
+          'Active-learning labeling service: projects, items, labeling tasks, annotations, stats.',
+        )
         .setVersion('1')
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' })
         .build(),

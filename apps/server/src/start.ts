@@ -27,7 +27,9 @@ export async function start(roleOverride?: Role): Promise<void> {
   const logger = createLogger(config.logLevel, { role: config.role });
   const infrastructure = await resolveInfrastructure(config, logger);
   config = infrastructure.config;
-  const migrations = await applyMigrations(config.database.url as string, undefined, (line) => logger.info(line));
+  const migrations = await applyMigrations(config.database.url as string, undefined, (line) =>
+    logger.info(line),
+  );
   logger.info({ applied: migrations.applied.length }, 'database schema up to date');
 
   const app = await createHttpApp(RootModule.forRole(config, logger), config, logger);

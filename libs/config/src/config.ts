@@ -34,7 +34,9 @@ export class ConfigError extends Error {
 
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
@@ -72,7 +74,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX },
     storage,
     auth: { adminApiKey: e.ADMIN_API_KEY, keyCacheSeconds: e.API_KEY_CACHE_SECONDS },
-    tasks: { leaseSeconds: e.LEASE_SECONDS, nextMax: e.TASKS_NEXT_MAX, coldStartQueueSize: e.COLD_START_QUEUE_SIZE },
+    tasks: {
+      leaseSeconds: e.LEASE_SECONDS,
+      nextMax: e.TASKS_NEXT_MAX,
+      coldStartQueueSize: e.COLD_START_QUEUE_SIZE,
+    },
     imports: { maxJsonItems: e.IMPORT_MAX_JSON_ITEMS, maxNdjsonItems: e.IMPORT_MAX_NDJSON_ITEMS },
     logLevel: e.LOG_LEVEL,
     mlBackend: e.ML_BACKEND,

@@ -14,7 +14,11 @@ export class ObservabilityModule {
     return {
       module: ObservabilityModule,
       controllers: [ObservabilityController],
-      providers: [{ provide: LOGGER, useValue: logger }, { provide: Metrics, useValue: metrics }, HealthService],
+      providers: [
+        { provide: LOGGER, useValue: logger },
+        { provide: Metrics, useValue: metrics },
+        HealthService,
+      ],
       exports: [LOGGER, Metrics, HealthService],
     };
   }

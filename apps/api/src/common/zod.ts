@@ -32,7 +32,10 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
 /** Documents a zod-validated body in the OpenAPI document. */
 export function ApiZodBody(schema: z.ZodType, description?: string): MethodDecorator {
   return applyDecorators(
-    ApiBody({ schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as object, description }),
+    ApiBody({
+      schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as object,
+      description,
+    }),
   );
 }
 

@@ -31,7 +31,11 @@ const imageItem = z
     message: 'give exactly one of imageBase64 (PNG/JPEG bytes) or pixels (number array)',
   });
 
-export const itemSchemas: Record<InputKind, z.ZodType> = { text: textItem, tabular: tabularItem, image: imageItem };
+export const itemSchemas: Record<InputKind, z.ZodType> = {
+  text: textItem,
+  tabular: tabularItem,
+  image: imageItem,
+};
 
 export type ItemInput = z.infer<typeof textItem> | z.infer<typeof tabularItem> | z.infer<typeof imageItem>;
 
@@ -50,13 +54,27 @@ export function prepareItem(input: ItemInput): PreparedItem {
   const label = input.label ?? null;
   if ('imageBase64' in input && input.imageBase64 !== undefined) {
     const bytes = Buffer.from(input.imageBase64, 'base64');
-    return { externalId: input.externalId, payloadJson: null, bytes, contentHash: sha256(bytes), metadataJson, label };
+    return {
+      externalId: input.externalId,
+      payloadJson: null,
+      bytes,
+      contentHash: sha256(bytes),
+      metadataJson,
+      label,
+    };
   }
   let payloadJson: string;
   if ('text' in input) payloadJson = JSON.stringify({ text: input.text });
   else if ('features' in input) payloadJson = JSON.stringify({ features: input.features });
   else payloadJson = JSON.stringify({ pixels: input.pixels, width: input.width, height: input.height });
-  return { externalId: input.externalId, payloadJson, bytes: null, contentHash: sha256(payloadJson), metadataJson, label };
+  return {
+    externalId: input.externalId,
+    payloadJson,
+    bytes: null,
+    contentHash: sha256(payloadJson),
+    metadataJson,
+    label,
+  };
 }
 
 // One-shot hashing: several times faster than createHash() for small inputs, which matters at 100k items.

@@ -132,7 +132,9 @@ export class ItemsImportService {
     result.existing = result.received - result.created;
     if (result.created >= ANALYZE_AFTER_ROWS) {
       // Not awaited: the caller need not wait for statistics, and a failure only delays better plans.
-      this.items.refreshStatistics().catch((error: Error) => this.logger.warn({ err: error }, 'ANALYZE failed'));
+      this.items
+        .refreshStatistics()
+        .catch((error: Error) => this.logger.warn({ err: error }, 'ANALYZE failed'));
     }
     return result;
   }

@@ -17,7 +17,10 @@ const listItemsQuery = z.strictObject({
   cursor: z.uuid().optional(),
   split: z.enum(['pool', 'holdout']).optional(),
   label: z.string().min(1).optional(),
-  labeled: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+  labeled: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
 });
 
 @ApiTags('items')
@@ -41,7 +44,11 @@ export class ItemsController {
   })
   @ApiConsumes('application/json', NDJSON)
   @ApiBody({ schema: { type: 'array', items: { type: 'object' } } })
-  async import(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Req() request: FastifyRequest) {
+  async import(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+  ) {
     const project = await this.projects.get(principal, parseId('project', id));
     if (request.headers['content-type']?.startsWith(NDJSON)) {
       return this.importer.importNdjson(project, principal.name, request.body as Readable);

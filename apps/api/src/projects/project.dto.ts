@@ -29,7 +29,12 @@ export const createProjectSchema = z.strictObject({
   inputKind: z.enum(['image', 'text', 'tabular']),
   labels: labelSetSchema,
   holdoutFraction: z.number().min(0).max(0.5).default(0.1),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
   modelSpec: modelSpecSchema.default(modelSpecSchema.parse({})),
   acquisitionSpec: acquisitionSpecSchema.default(acquisitionSpecSchema.parse({})),
 });

@@ -26,7 +26,11 @@ export class ProjectsService {
   }
 
   async list(principal: Principal, limit: number, cursor?: string) {
-    const rows = await this.projects.list({ limit: limit + 1, cursor, onlyId: principal.projectId ?? undefined });
+    const rows = await this.projects.list({
+      limit: limit + 1,
+      cursor,
+      onlyId: principal.projectId ?? undefined,
+    });
     const page = rows.slice(0, limit);
     return { data: page, nextCursor: rows.length > limit ? page[page.length - 1].id : null };
   }
@@ -37,10 +41,13 @@ export class ProjectsService {
       const kept = new Set(patch.labels);
       const dropped = (await this.projects.labelsInUse(id)).filter((label) => !kept.has(label));
       if (dropped.length > 0) {
-        throw ApiError.conflict(`labels still used by annotated items cannot be removed: ${dropped.join(', ')}`, {
-          field: 'labels',
-          inUse: dropped,
-        });
+        throw ApiError.conflict(
+          `labels still used by annotated items cannot be removed: ${dropped.join(', ')}`,
+          {
+            field: 'labels',
+            inUse: dropped,
+          },
+        );
       }
     }
     return this.projects.update(id, {

@@ -7,7 +7,11 @@ import { ApiZodQuery, ZodPipe, parseId } from '../common/zod';
 import { StatsService } from './stats.service';
 
 const statsQuery = z.strictObject({
-  windowHours: z.coerce.number().positive().max(24 * 365).default(24),
+  windowHours: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
 });
 
 @ApiTags('stats')
@@ -19,7 +23,8 @@ export class StatsController {
   @Get()
   @RequireRole('viewer')
   @ApiOperation({
-    summary: 'Items, labeled, per label, open/leased tasks; labels per hour overall and per annotator and median lead time over a window',
+    summary:
+      'Items, labeled, per label, open/leased tasks; labels per hour overall and per annotator and median lead time over a window',
   })
   @ApiZodQuery(statsQuery)
   get(

@@ -51,7 +51,9 @@ export class TasksController {
   @RequireRole('annotator')
   @UseInterceptors(IdempotencyInterceptor)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' })
-  @ApiOperation({ summary: 'Label a leased task: stores the annotation and closes the task in one transaction' })
+  @ApiOperation({
+    summary: 'Label a leased task: stores the annotation and closes the task in one transaction',
+  })
   @ApiZodBody(annotateSchema)
   annotate(
     @CurrentPrincipal() principal: Principal,

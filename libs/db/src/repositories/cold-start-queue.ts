@@ -13,7 +13,11 @@ LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND sta
 ON CONFLICT (item_id) DO NOTHING`;
 
 /** Must run inside a transaction; a per-project advisory lock makes concurrent fills take turns. */
-export async function fillColdStartQueue(client: PoolClient, projectId: string, target: number): Promise<number> {
+export async function fillColdStartQueue(
+  client: PoolClient,
+  projectId: string,
+  target: number,
+): Promise<number> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
   const result = await client.query(FILL_SQL, [projectId, target]);
   return result.rowCount ?? 0;

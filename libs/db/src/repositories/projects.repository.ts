@@ -63,7 +63,10 @@ export class ProjectsRepository {
 
   /** Labels that annotations already use, so an update cannot drop one of them. */
   async labelsInUse(id: string): Promise<string[]> {
-    const rows = await this.prisma.item.groupBy({ by: ['label'], where: { projectId: id, label: { not: null } } });
+    const rows = await this.prisma.item.groupBy({
+      by: ['label'],
+      where: { projectId: id, label: { not: null } },
+    });
     return rows.map((row) => row.label as string);
   }
 }

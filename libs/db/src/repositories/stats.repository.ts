@@ -12,7 +12,12 @@ export interface ProjectStats {
     labels: number;
     labelsPerHour: number;
     medianLeadTimeMs: number | null;
-    perAnnotator: { annotator: string; labels: number; labelsPerHour: number; medianLeadTimeMs: number | null }[];
+    perAnnotator: {
+      annotator: string;
+      labels: number;
+      labelsPerHour: number;
+      medianLeadTimeMs: number | null;
+    }[];
   };
 }
 
@@ -22,10 +27,9 @@ export class StatsRepository {
 
   async projectStats(projectId: string, windowHours: number): Promise<ProjectStats> {
     const [items, tasks, annotators] = await Promise.all([
-      this.pool.query(
-        `SELECT label, count(*)::int AS n FROM items WHERE project_id = $1 GROUP BY label`,
-        [projectId],
-      ),
+      this.pool.query(`SELECT label, count(*)::int AS n FROM items WHERE project_id = $1 GROUP BY label`, [
+        projectId,
+      ]),
       this.pool.query(
         `SELECT count(*) FILTER (WHERE status = 'open' OR (status = 'leased' AND lease_expires_at < now()))::int AS open,
                 count(*) FILTER (WHERE status = 'leased' AND lease_expires_at >= now())::int AS leased,
