@@ -59,7 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const logger = createLogger(config.logLevel);
   const app = await createHttpApp(RootModule.forRole(config, logger), config, logger);
   await app.listen(0, '127.0.0.1');
-  await app.get(ApiKeyService).bootstrapAdmin();
+  if (config.role === 'api' || config.role === 'all') await app.get(ApiKeyService).bootstrapAdmin();
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `http://127.0.0.1:${address.port}`;
   return {
