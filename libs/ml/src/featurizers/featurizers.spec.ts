@@ -1,0 +1,99 @@
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { fitFeaturizer, loadFeaturizer } from '.';
+import { imageConfig } from './image';
+import { tabularConfig } from './tabular';
+import { textConfig } from './text';
+
+describe('text featurizer', () => {
+  const docs = ['Free money!!! Click now', 'Project meeting moved to Tuesday', 'free free money', ''];
+
+  it('is deterministic, L2-normalized and survives a JSON round trip', () => {
+    const a = fitFeaturizer(textConfig({ dim: 1 << 12 }), docs);
+    const b = fitFeaturizer(textConfig({ dim: 1 << 12 }), docs);
+    const m = a.transform(docs);
+    expect(m).toEqual(b.transform(docs));
+    expect(m.kind).toBe('sparse');
+    if (m.kind !== 'sparse') return;
+    for (let r = 0; r < 3; r++) {
+      let s = 0;
+      for (let p = m.indptr[r]; p < m.indptr[r + 1]; p++) s += m.values[p] ** 2;
+      expect(s).toBeCloseTo(1, 5);
+    }
+    expect(m.indptr[4] - m.indptr[3]).toBe(0);
+    const restored = loadFeaturizer(JSON.parse(JSON.stringify(a.toJSON())));
+    expect(restored.transform(docs)).toEqual(m);
+  });
+
+  it('weights rare n-grams above common ones', () => {
+    const f = fitFeaturizer(textConfig({ dim: 1 << 16, charNgrams: [0, 0], wordNgrams: [1, 1] }), [
+      'common rare',
+      'common',
+      'common',
+    ]);
+    const m = f.transform(['common rare']);
+    if (m.kind !== 'sparse') throw new Error('expected sparse');
+    const values = Array.from(m.values).sort();
+    expect(values).toHaveLength(2);
+    expect(values[1]).toBeGreaterThan(values[0]);
+  });
+});
+
+describe('image featurizer', () => {
+  const w = 4;
+  const h = 2;
+  const rgba = Buffer.alloc(w * h * 4);
+  for (let i = 0; i < w * h; i++) rgba.set([i * 30, 255 - i * 30, 100, 255], i * 4);
+
+  it('decodes PNG and JPEG in pure JS to the same grayscale row as raw pixels', () => {
+    const png = new PNG({ width: w, height: h });
+    rgba.copy(png.data);
+    const pngBytes = PNG.sync.write(png);
+    const jpegBytes = jpeg.encode({ data: rgba, width: w, height: h }, 100).data;
+    const f = fitFeaturizer(imageConfig({ width: w, height: h, channels: 1 }), []);
+    const raw = f.transform([{ data: rgba, width: w, height: h, channels: 4 }]);
+    const fromPng = f.transform([new Uint8Array(pngBytes)]);
+    expect(fromPng).toEqual(raw);
+    const fromJpeg = f.transform([new Uint8Array(jpegBytes)]);
+    if (fromJpeg.kind !== 'dense' || raw.kind !== 'dense') throw new Error('expected dense');
+    fromJpeg.data.forEach((v, i) => expect(Math.abs(v - raw.data[i])).toBeLessThan(0.08));
+    expect(raw.data[0]).toBeCloseTo((0.587 * 255 + 0.114 * 100) / 255, 5);
+  });
+
+  it('resizes and keeps RGB channels', () => {
+    const f = fitFeaturizer(imageConfig({ width: 2, height: 1, channels: 3 }), []);
+    expect(f.imageShape).toEqual([1, 2, 3]);
+    const m = f.transform([{ data: rgba, width: w, height: h, channels: 4 }]);
+    expect(m.cols).toBe(6);
+    expect(m.kind === 'dense' && m.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+  });
+
+  it('rejects bytes that are not an image', () => {
+    const f = fitFeaturizer(imageConfig(), []);
+    expect(() => f.transform([new Uint8Array([1, 2, 3, 4])])).toThrow(/neither PNG nor JPEG/);
+  });
+});
+
+describe('tabular featurizer', () => {
+  const rows = [
+    { age: 20, city: 'Oslo', score: '1.5' },
+    { age: 40, city: 'Rome', score: null },
+    { age: null, city: 'Oslo', score: '2.5' },
+    { age: 30, city: null, score: '2' },
+  ];
+
+  it('standardizes numbers, flags missing values and one-hot encodes categories', () => {
+    const f = fitFeaturizer(tabularConfig(), rows);
+    expect(f.toJSON()).toMatchObject({ config: { numeric: ['age', 'score'], categorical: ['city'] } });
+    const m = f.transform([...rows, { age: 30, city: 'Paris', score: 2 }]);
+    if (m.kind !== 'dense') throw new Error('expected dense');
+    expect(m.cols).toBe(6); // age, age missing, score, score missing, Oslo, Rome
+    const row = (i: number) => Array.from(m.data.subarray(i * 6, i * 6 + 6));
+    expect(row(0)[0]).toBeCloseTo(-10 / Math.sqrt(200 / 3), 5);
+    expect(row(2).slice(0, 2)).toEqual([0, 1]);
+    expect(row(0).slice(4)).toEqual([1, 0]);
+    expect(row(3).slice(4)).toEqual([0, 0]);
+    expect(row(4).slice(4)).toEqual([0, 0]);
+    expect(loadFeaturizer(JSON.parse(JSON.stringify(f.toJSON()))).transform(rows)).toEqual(f.transform(rows));
+  });
+});

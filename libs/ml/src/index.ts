@@ -1,0 +1,78 @@
+/**
+ * @labelloop/ml: the learning core (framework-free). See libs/ml/README.md for the API walk-through.
+ */
+export { tf } from './tf';
+export {
+  BACKEND_CANDIDATES,
+  type BackendCandidate,
+  type BackendReport,
+  currentBackend,
+  resolveBackend,
+  type ResolveOptions,
+  trainsConvolutions,
+} from './backend';
+export {
+  type AcquisitionSpec,
+  acquisitionSpec,
+  type Architecture,
+  DEFAULT_ACQUISITION,
+  type DiversityMethod,
+  type ModelSpec,
+  modelSpec,
+  type Strategy,
+} from './spec';
+export {
+  type DenseMatrix,
+  denseMatrix,
+  type FeatureMatrix,
+  rowsToTensor,
+  sliceRows,
+  type SparseMatrix,
+  takeRows,
+} from './matrix';
+export { fitFeaturizer, loadFeaturizer } from './featurizers';
+export { decodeImage, ImageFeaturizer, imageConfig } from './featurizers/image';
+export { TextFeaturizer, textConfig } from './featurizers/text';
+export { TabularFeaturizer, tabularConfig } from './featurizers/tabular';
+export type {
+  Featurizer,
+  FeaturizerConfig,
+  FeaturizerState,
+  ImageFeaturizerConfig,
+  ImageInput,
+  RawImage,
+  TabularFeaturizerConfig,
+  TabularInput,
+  TextFeaturizerConfig,
+  TextInput,
+} from './featurizers/types';
+export { Classifier, type ClassifierShape, type ForwardOptions } from './models/classifier';
+export { classWeights, type EpochLog, trainClassifier, type TrainInput, type TrainResult } from './train';
+export { predictProbabilities, scorePool, scoreRows, type ScoreOptions, type ScoreResult } from './scoring';
+export { bald, entropy, leastConfidence, margin, uncertainty } from './acquisition/uncertainty';
+export { kCenterGreedy, kMeansPlusPlus } from './acquisition/diversity';
+export { coldStart, selectBatch, type SelectInput, topIndices } from './acquisition/select';
+export {
+  findLabelIssues,
+  type IssueRanking,
+  type LabelIssue,
+  type LabelIssueReport,
+  outOfSampleProbabilities,
+  type OutOfSampleInput,
+  stratifiedFolds,
+} from './label-issues';
+export { argmaxRows, evaluate, type Metrics } from './metrics';
+export {
+  type ArtifactFiles,
+  type ArtifactInput,
+  artifactFromFiles,
+  type ArtifactManifest,
+  artifactToFiles,
+  loadArtifact,
+  MANIFEST_FILE,
+  MODEL_FILE,
+  type ModelArtifact,
+  saveArtifact,
+  WEIGHTS_FILE,
+} from './artifact';
+export { createRng, deriveSeed, permutation, type Rng, sampleIndices, shuffleInPlace } from './random';

@@ -1,0 +1,99 @@
+/**
+ * Plain JSON-serializable specs (they are stored in the database) and the functions that fill their defaults.
+ * Fill defaults when reading a stored spec too, so specs saved by older versions gain new fields.
+ */
+
+export type Architecture = 'linear' | 'mlp' | 'cnn';
+
+export interface ModelSpec {
+  architecture: Architecture;
+  /** Hidden layer widths of `mlp`; for `cnn` the width of its dense layer (first entry). */
+  hiddenUnits: number[];
+  /** Filters of each `cnn` conv block (3x3 conv, ReLU, 2x2 max-pool). */
+  convFilters: number[];
+  /** Dropout after each hidden layer; for `linear` it is applied to the inputs (so BALD works there too). */
+  dropout: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** L2 penalty on kernels, added to the mean loss as l2/2 * sum(w^2). */
+  l2: number;
+  /** Early stopping: epochs without validation-loss improvement before stopping (0 disables it). */
+  patience: number;
+  /** Share of the labeled rows held out for early stopping; skipped when that is fewer than `minValidation` rows. */
+  validationFraction: number;
+  minValidation: number;
+  /** Tiny labeled sets still get this many optimizer steps (epochs are raised to reach it). */
+  minSteps: number;
+  /** Weight each class by n / (classes * n_class) so rare classes are not ignored. */
+  classWeights: boolean;
+  seed: number;
+}
+
+export function modelSpec(partial: Partial<ModelSpec> = {}): ModelSpec {
+  const spec: ModelSpec = {
+    architecture: 'mlp',
+    hiddenUnits: [256, 128],
+    convFilters: [32, 64],
+    dropout: 0.2,
+    epochs: 30,
+    batchSize: 64,
+    learningRate: 1e-3,
+    l2: 1e-4,
+    patience: 4,
+    validationFraction: 0.1,
+    minValidation: 50,
+    minSteps: 100,
+    classWeights: true,
+    seed: 0,
+    ...stripUndefined(partial),
+  };
+  if (spec.architecture === 'linear') spec.hiddenUnits = [];
+  if (spec.architecture === 'mlp' && spec.hiddenUnits.length === 0) {
+    throw new Error('mlp needs at least one hidden layer in hiddenUnits; use architecture "linear" for none');
+  }
+  if (!(spec.dropout >= 0 && spec.dropout < 1))
+    throw new Error(`dropout must be in [0, 1), got ${spec.dropout}`);
+  if (!(spec.batchSize >= 1) || !(spec.epochs >= 1))
+    throw new Error('batchSize and epochs must be at least 1');
+  return spec;
+}
+
+export type Strategy = 'random' | 'least_confidence' | 'margin' | 'entropy' | 'bald';
+export type DiversityMethod = 'k_center' | 'kmeans_pp';
+
+export interface AcquisitionSpec {
+  strategy: Strategy;
+  /** Pick the batch among the top candidates so that it spreads over the penultimate-layer space. */
+  diversity: boolean;
+  diversityMethod: DiversityMethod;
+  /** Candidates considered by diversity = batch size x this. */
+  candidateMultiplier: number;
+  /** MC-dropout passes for `bald`. */
+  mcPasses: number;
+  seed: number;
+}
+
+/**
+ * The product default, chosen from bench/results/al-*.json: margin sampling with k-center diversity over the
+ * top candidates (see libs/ml/README.md for the numbers).
+ */
+export const DEFAULT_ACQUISITION: Readonly<AcquisitionSpec> = Object.freeze({
+  strategy: 'margin',
+  diversity: true,
+  diversityMethod: 'k_center',
+  candidateMultiplier: 5,
+  mcPasses: 10,
+  seed: 0,
+});
+
+export function acquisitionSpec(partial: Partial<AcquisitionSpec> = {}): AcquisitionSpec {
+  const spec: AcquisitionSpec = { ...DEFAULT_ACQUISITION, ...stripUndefined(partial) };
+  if (!(spec.candidateMultiplier >= 1)) throw new Error('candidateMultiplier must be at least 1');
+  if (!(spec.mcPasses >= 2)) throw new Error('mcPasses must be at least 2');
+  return spec;
+}
+
+function stripUndefined<T extends object>(partial: T): Partial<T> {
+  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
