@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { Readable } from 'node:stream';
-import { api, BENCH_ADMIN_KEY, startBenchServer } from './support/server';
+import { api, BENCH_ADMIN_KEY, startBenchServer, type BenchServer } from './support/server';
 import { writeResult } from './support/results';
 
 // `npm run bench:api`: 16 concurrent annotator loops for 30 s each against the API on
@@ -8,7 +8,7 @@ import { writeResult } from './support/results';
 // `_single` figure) and annotates every task it got. Latency is per HTTP request.
 const LOOPS = 16;
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 30);
-const ITEMS = 80_000;
+const ITEMS = Number(process.env.BENCH_API_ITEMS ?? 80_000);
 const PORT = 3902;
 
 // undici's pool keeps the load generator's own cost per request low, so the machine's
@@ -51,8 +51,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function run(baseUrl: string, limit: number) {
+async function run(server: BenchServer, limit: number) {
+  const baseUrl = server.baseUrl;
   const projectId = await setUpProject(baseUrl, `bench-limit-${limit}`);
+  // Measure labeling, not autovacuum catching up with the bulk load that just happened.
+  if (process.env.BENCH_SETTLE !== '0') await server.settle();
   const keys: string[] = [];
   for (let i = 0; i < LOOPS; i++) {
     keys.push(
@@ -105,9 +108,9 @@ async function run(baseUrl: string, limit: number) {
 async function main(): Promise<void> {
   const server = await startBenchServer(PORT);
   try {
-    const batched = await run(server.baseUrl, 10);
+    const batched = await run(server, 10);
     process.stdout.write(`limit=10: ${JSON.stringify(batched)}\n`);
-    const single = await run(server.baseUrl, 1);
+    const single = await run(server, 1);
     process.stdout.write(`limit=1: ${JSON.stringify(single)}\n`);
     writeResult('api', {
       labels_per_s: batched.labelsPerSecond,

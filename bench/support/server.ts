@@ -7,6 +7,8 @@ export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
 export interface BenchServer {
   baseUrl: string;
+  /** Vacuums and analyzes the benchmark database, as autovacuum would after a bulk load. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,12 @@ export async function startBenchServer(port = 3900, env: Record<string, string> 
   }
   return {
     baseUrl,
+    settle: async () => {
+      const client = new Client({ connectionString: url.toString() });
+      await client.connect();
+      await client.query('VACUUM (ANALYZE) items, tasks');
+      await client.end();
+    },
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((done) => child.once('exit', done));

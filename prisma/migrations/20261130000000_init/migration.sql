@@ -148,7 +148,6 @@ CREATE TABLE "idempotent_requests" (
 
 -- CreateIndex
 CREATE INDEX "items_project_id_split_id_idx" ON "items"("project_id", "split", "id");
-CREATE INDEX "items_project_id_label_idx" ON "items"("project_id", "label");
 CREATE UNIQUE INDEX "items_project_id_external_id_key" ON "items"("project_id", "external_id");
 CREATE UNIQUE INDEX "annotations_seq_key" ON "annotations"("seq");
 CREATE INDEX "annotations_project_id_seq_idx" ON "annotations"("project_id", "seq");
@@ -166,8 +165,10 @@ CREATE INDEX "suspects_project_id_score_idx" ON "suspects"("project_id", "score"
 CREATE UNIQUE INDEX "api_keys_key_hash_key" ON "api_keys"("key_hash");
 CREATE UNIQUE INDEX "idempotent_requests_api_key_id_key_key" ON "idempotent_requests"("api_key_id", "key");
 
--- The labeling queue: only handed-out-able tasks, best first. Prisma's schema
--- language cannot express a partial index, so it lives only here.
+-- Partial indexes, which Prisma's schema language cannot express, live only here.
+-- Labeled items by label (filters, stats); unlabeled imports add no entry to it.
+CREATE INDEX "items_labeled_idx" ON "items"("project_id", "label") WHERE "label" IS NOT NULL;
+-- The labeling queue: only tasks that can be handed out, best first.
 CREATE INDEX "tasks_queue_idx" ON "tasks"("project_id", "priority" DESC) WHERE "status" IN ('open', 'leased');
 
 -- AddForeignKey
