@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type AppConfig, type Role } from '@labelloop/config';
 import { applyMigrations } from '@labelloop/db';
-import { createLogger } from '@labelloop/observability';
+import { createLogger, HealthService } from '@labelloop/observability';
 import { ApiKeyService } from '../../api/src/auth/api-key.service';
 import { createHttpApp } from '../../api/src/http-app';
 import { resolveInfrastructure } from './infrastructure';
@@ -50,6 +50,7 @@ export async function start(roleOverride?: Role): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    app.get(HealthService).markDraining();
     await app.close();
     await infrastructure.stop();
     process.exit(0);

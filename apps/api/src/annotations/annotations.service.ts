@@ -28,8 +28,7 @@ export class AnnotationsService {
       scopeProjectId: principal.projectId,
     });
     if (written) {
-      const item = await this.items.findById(itemId);
-      this.metrics.labelsTotal.inc({ project: item?.projectId ?? 'unknown', annotator });
+      this.metrics.labelsTotal.inc({ project: written.projectId, annotator });
       return written;
     }
     const item = await this.items.findById(itemId);

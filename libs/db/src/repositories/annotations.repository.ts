@@ -24,7 +24,7 @@ WITH target AS (
 ), written AS (
   INSERT INTO annotations (project_id, item_id, label, annotator, lead_time_ms, source)
   SELECT project_id, id, $2, $3, $4, $5::"AnnotationSource" FROM target
-  RETURNING id, seq, item_id, label, annotator, lead_time_ms, source, created_at
+  RETURNING id, seq, project_id, item_id, label, annotator, lead_time_ms, source, created_at
 ), relabeled AS (
   UPDATE items SET label = $2, labeled_at = written.created_at FROM written
   WHERE items.id = written.item_id AND (items.labeled_at IS NULL OR items.labeled_at <= written.created_at)
@@ -32,7 +32,7 @@ WITH target AS (
   UPDATE tasks SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
   FROM written WHERE tasks.item_id = written.item_id AND tasks.status IN ('open', 'leased')
 )
-SELECT id, seq::text, item_id, label, annotator, lead_time_ms, source, created_at FROM written`;
+SELECT id, seq::text, project_id, item_id, label, annotator, lead_time_ms, source, created_at FROM written`;
 
 function toRecord(row: Record<string, unknown>): AnnotationRecord {
   return {
@@ -59,7 +59,7 @@ export class AnnotationsRepository {
     leadTimeMs: number | null;
     source: AnnotationSource;
     scopeProjectId: string | null;
-  }): Promise<AnnotationRecord | null> {
+  }): Promise<(AnnotationRecord & { projectId: string }) | null> {
     const result = await this.pool.query(APPEND_SQL, [
       input.itemId,
       input.label,
@@ -68,7 +68,8 @@ export class AnnotationsRepository {
       input.source,
       input.scopeProjectId,
     ]);
-    return result.rows[0] ? toRecord(result.rows[0]) : null;
+    const row = result.rows[0];
+    return row ? { ...toRecord(row), projectId: row.project_id } : null;
   }
 
   async listForItem(itemId: string): Promise<AnnotationRecord[]> {
