@@ -36,7 +36,9 @@ export const configSchema = z.object({
   COLD_START_QUEUE_SIZE: positiveInt.default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(false),
-  ML_BACKEND: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+  ML_BACKEND: z
+    .enum(['auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'webgpu', 'wasm', 'cpu'])
+    .default('auto'),
 });
 
 export type EnvConfig = z.infer<typeof configSchema>;
