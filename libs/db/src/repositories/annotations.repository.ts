@@ -60,14 +60,19 @@ export class AnnotationsRepository {
     source: AnnotationSource;
     scopeProjectId: string | null;
   }): Promise<(AnnotationRecord & { projectId: string }) | null> {
-    const result = await this.pool.query(APPEND_SQL, [
-      input.itemId,
-      input.label,
-      input.annotator,
-      input.leadTimeMs,
-      input.source,
-      input.scopeProjectId,
-    ]);
+    // Named: planned once per connection (see TasksRepository).
+    const result = await this.pool.query({
+      name: 'annotations.append',
+      text: APPEND_SQL,
+      values: [
+        input.itemId,
+        input.label,
+        input.annotator,
+        input.leadTimeMs,
+        input.source,
+        input.scopeProjectId,
+      ],
+    });
     const row = result.rows[0];
     return row ? { ...toRecord(row), projectId: row.project_id } : null;
   }
