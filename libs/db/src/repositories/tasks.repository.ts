@@ -36,17 +36,19 @@ export interface AnnotationWritten {
 
 // Takes the best open tasks (or tasks whose lease ran out) that nobody else is
 // taking at this instant: SKIP LOCKED makes concurrent callers pick disjoint rows.
+// The ids go through ARRAY(...) so that the cached generic plan of this prepared
+// statement knows it updates a handful of rows by primary key; as a CTE join with
+// `LIMIT $4` the generic plan hash-joined whole tables (127 ms instead of 1.5 ms).
 const LEASE_SQL = `
-WITH picked AS (
-  SELECT id FROM tasks
-  WHERE project_id = $1 AND status IN ('open', 'leased') AND (status = 'open' OR lease_expires_at < now())
-  ORDER BY priority DESC
-  LIMIT $4
-  FOR UPDATE SKIP LOCKED
-), leased AS (
+WITH leased AS (
   UPDATE tasks t SET status = 'leased', lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
          updated_at = now()
-  FROM picked WHERE t.id = picked.id
+  WHERE t.id = ANY(ARRAY(
+    SELECT id FROM tasks
+    WHERE project_id = $1 AND status IN ('open', 'leased') AND (status = 'open' OR lease_expires_at < now())
+    ORDER BY priority DESC
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED))
   RETURNING t.id, t.item_id, t.priority, t.pre_label, t.pre_label_prob, t.lease_expires_at
 )
 SELECT l.id, l.item_id, i.external_id, i.payload, i.object_key, i.metadata, l.priority, l.pre_label,
