@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type AppConfig, type Role } from '@labelloop/config';
 import { applyMigrations } from '@labelloop/db';
 import { createLogger, HealthService } from '@labelloop/observability';
@@ -49,9 +50,19 @@ export async function start(roleOverride?: Role): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    // Readiness turns false first and the server keeps serving for SHUTDOWN_DELAY_MS,
+    // so load balancers stop sending traffic before the listener closes; close()
+    // then waits for requests in flight.
     app.get(HealthService).markDraining();
+    logger.info({ signal, delayMs: config.shutdownDelayMs }, 'draining');
+    await new Promise((done) => setTimeout(done, config.shutdownDelayMs));
+    // Keep-alive connections would hold close() open; drop each one as soon as it
+    // has no request in flight.
+    const server = app.getHttpServer() as Server;
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
     await app.close();
+    clearInterval(idleSweep);
+    logger.info('stopped');
     await infrastructure.stop();
     process.exit(0);
   };

@@ -21,6 +21,7 @@ export interface AppConfig {
   auth: { adminApiKey: string | undefined; keyCacheSeconds: number };
   tasks: { leaseSeconds: number; nextMax: number; coldStartQueueSize: number };
   imports: { maxJsonItems: number; maxNdjsonItems: number };
+  shutdownDelayMs: number;
   logLevel: string;
   mlBackend: string;
 }
@@ -80,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       coldStartQueueSize: e.COLD_START_QUEUE_SIZE,
     },
     imports: { maxJsonItems: e.IMPORT_MAX_JSON_ITEMS, maxNdjsonItems: e.IMPORT_MAX_NDJSON_ITEMS },
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     logLevel: e.LOG_LEVEL,
     mlBackend: e.ML_BACKEND,
   };
