@@ -22,6 +22,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly labelLeadTime = new Histogram({
+    name: 'label_lead_time_seconds',
+    help: 'Time an annotator spent on a label, as reported with it, by project',
+    labelNames: ['project'] as const,
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+
   readonly tasksOpen = new Gauge({
     name: 'tasks_open',
     help: 'Tasks waiting to be handed out (including expired leases), by project',
@@ -40,6 +48,12 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts one recorded label and, when the client sent it, its lead time. */
+  recordLabel(project: string, annotator: string, leadTimeMs: number | undefined): void {
+    this.labelsTotal.inc({ project, annotator });
+    if (leadTimeMs !== undefined) this.labelLeadTime.observe({ project }, leadTimeMs / 1000);
   }
 
   /** Registers work that refreshes gauges right before each scrape. */

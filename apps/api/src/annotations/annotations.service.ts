@@ -28,7 +28,7 @@ export class AnnotationsService {
       scopeProjectId: principal.projectId,
     });
     if (written) {
-      this.metrics.labelsTotal.inc({ project: written.projectId, annotator });
+      this.metrics.recordLabel(written.projectId, annotator, input.leadTimeMs);
       return written;
     }
     const item = await this.items.findById(itemId);

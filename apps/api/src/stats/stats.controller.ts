@@ -14,6 +14,12 @@ const statsQuery = z.strictObject({
     .default(24),
 });
 
+const timeseriesQuery = z.strictObject({
+  bucket: z.enum(['hour', 'day']).default('hour'),
+  from: z.coerce.date().optional(),
+  to: z.coerce.date().optional(),
+});
+
 @ApiTags('stats')
 @ApiBearerAuth()
 @Controller('v1/projects/:id/stats')
@@ -33,5 +39,20 @@ export class StatsController {
     @Query(new ZodPipe(statsQuery, 'query')) query: z.infer<typeof statsQuery>,
   ) {
     return this.stats.projectStats(principal, parseId('project', id), query.windowHours);
+  }
+
+  @Get('timeseries')
+  @RequireRole('viewer')
+  @ApiOperation({
+    summary:
+      'Throughput per hour or day (UTC): labels, active annotators, median lead time, model holdout accuracy',
+  })
+  @ApiZodQuery(timeseriesQuery)
+  timeseries(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query(new ZodPipe(timeseriesQuery, 'query')) query: z.infer<typeof timeseriesQuery>,
+  ) {
+    return this.stats.timeseries(principal, parseId('project', id), query.bucket, query.from, query.to);
   }
 }

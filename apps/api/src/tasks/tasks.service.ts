@@ -56,7 +56,7 @@ export class TasksService {
       scopeProjectId: principal.projectId,
     });
     if (!written) throw await this.whyNotWritten(principal, taskId, input.label);
-    this.metrics.labelsTotal.inc({ project: written.projectId, annotator });
+    this.metrics.recordLabel(written.projectId, annotator, input.leadTimeMs);
     return {
       annotationId: written.annotationId,
       taskId,

@@ -21,6 +21,37 @@ export interface ProjectStats {
   };
 }
 
+export interface ThroughputBucket {
+  start: Date;
+  labels: number;
+  activeAnnotators: number;
+  medianLeadTimeMs: number | null;
+  /** Holdout accuracy of the newest ready model at the end of the bucket; null before any model. */
+  modelAccuracy: number | null;
+}
+
+// Buckets in UTC, empty ones included, so a chart's x axis has no gaps.
+const TIMESERIES_SQL = `
+WITH buckets AS (
+  SELECT generate_series(date_trunc($2, $3::timestamptz, 'UTC'), date_trunc($2, $4::timestamptz, 'UTC'),
+                         make_interval(hours => $5)) AS start
+), agg AS (
+  SELECT date_trunc($2, created_at, 'UTC') AS start, count(*)::int AS labels,
+         count(DISTINCT annotator)::int AS annotators,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_time_ms) AS median_lead
+  FROM annotations
+  WHERE project_id = $1 AND source = 'human'
+    AND created_at >= date_trunc($2, $3::timestamptz, 'UTC')
+    AND created_at < date_trunc($2, $4::timestamptz, 'UTC') + make_interval(hours => $5)
+  GROUP BY 1
+)
+SELECT b.start, coalesce(a.labels, 0) AS labels, coalesce(a.annotators, 0) AS annotators, a.median_lead,
+       (SELECT (m.metrics ->> 'accuracy')::float8 FROM model_versions m
+        WHERE m.project_id = $1 AND m.status = 'ready' AND m.ready_at < b.start + make_interval(hours => $5)
+        ORDER BY m.ready_at DESC LIMIT 1) AS model_accuracy
+FROM buckets b LEFT JOIN agg a USING (start)
+ORDER BY b.start`;
+
 @Injectable()
 export class StatsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
@@ -80,5 +111,27 @@ export class StatsRepository {
           })),
       },
     };
+  }
+
+  async timeseries(
+    projectId: string,
+    bucket: 'hour' | 'day',
+    from: Date,
+    to: Date,
+  ): Promise<ThroughputBucket[]> {
+    const result = await this.pool.query(TIMESERIES_SQL, [
+      projectId,
+      bucket,
+      from,
+      to,
+      bucket === 'hour' ? 1 : 24,
+    ]);
+    return result.rows.map((row) => ({
+      start: row.start,
+      labels: row.labels,
+      activeAnnotators: row.annotators,
+      medianLeadTimeMs: row.median_lead === null ? null : Number(row.median_lead),
+      modelAccuracy: row.model_accuracy,
+    }));
   }
 }
