@@ -263,6 +263,8 @@ describe('Dockerfile', () => {
     const cmd = execForm(gpu.instructions.filter((i) => i.keyword === 'CMD').at(-1)?.args ?? '');
     expect(cmd?.join(' ')).toMatch(/node gpu-check\.js && exec node dist\/apps\/server\/src\/main\.js/);
     expect(envOf(gpu)).toMatchObject({ LABELLOOP_ROLE: 'trainer', ML_BACKEND: 'tensorflow-gpu' });
+    // Read-only root filesystem: the CUDA JIT cache must live on the /tmp emptyDir.
+    expect(envOf(gpu).CUDA_CACHE_PATH).toMatch(/^\/tmp\//);
   });
 
   it('builds with the npm scripts package.json defines, and the entry points exist in the sources', () => {

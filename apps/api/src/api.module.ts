@@ -5,6 +5,7 @@ import { Metrics } from '@labelloop/observability';
 import { AnnotationsController } from './annotations/annotations.controller';
 import { AnnotationsService } from './annotations/annotations.service';
 import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeysService } from './api-keys/api-keys.service';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyService } from './auth/api-key.service';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
@@ -31,6 +32,7 @@ import { TasksService } from './tasks/tasks.service';
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     ApiKeyService,
+    ApiKeysService,
     IdempotencyInterceptor,
     ProjectsService,
     ItemsService,
