@@ -18,6 +18,8 @@ import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
+import { TrainingController } from './training/training.controller';
+import { TrainingService } from './training/training.service';
 
 /** The REST API under /v1. Needs the database, Redis, object store and observability modules. */
 @Module({
@@ -28,6 +30,7 @@ import { TasksService } from './tasks/tasks.service';
     TasksController,
     AnnotationsController,
     StatsController,
+    TrainingController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -40,6 +43,7 @@ import { TasksService } from './tasks/tasks.service';
     TasksService,
     AnnotationsService,
     StatsService,
+    TrainingService,
   ],
   exports: [ApiKeyService],
 })

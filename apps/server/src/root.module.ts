@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type AppConfig } from '@labelloop/config';
 import { DbModule } from '@labelloop/db';
 import { Metrics, ObservabilityModule } from '@labelloop/observability';
-import { RedisModule } from '@labelloop/queue';
+import { QueueModule, RedisModule } from '@labelloop/queue';
 import { StorageModule } from '@labelloop/storage';
 import type { Logger } from 'pino';
 import { ApiModule } from '../../api/src/api.module';
@@ -22,6 +22,7 @@ export class RootModule {
         ObservabilityModule.forRoot(logger, metrics),
         DbModule,
         RedisModule,
+        QueueModule,
         StorageModule,
         ...(role === 'api' || role === 'all' ? [ApiModule] : []),
         ...(role === 'trainer' || role === 'all' ? [TrainerModule] : []),

@@ -1,9 +1,10 @@
 import { Inject, Module, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '@labelloop/observability';
+import { TrainingProcessor } from './training.processor';
 
-/** The training worker. It boots with the shared infrastructure; the training processor arrives with the loop. */
-@Module({})
+/** The training worker: consumes the `training` queue (see TrainingProcessor). */
+@Module({ providers: [TrainingProcessor] })
 export class TrainerModule implements OnModuleInit {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 

@@ -11,6 +11,8 @@ import { TasksRepository } from './repositories/tasks.repository';
 import { AnnotationsRepository } from './repositories/annotations.repository';
 import { StatsRepository } from './repositories/stats.repository';
 import { IdempotencyRepository } from './repositories/idempotency.repository';
+import { DatasetVersionsRepository } from './repositories/dataset-versions.repository';
+import { ModelsRepository } from './repositories/models.repository';
 
 const repositories = [
   ApiKeysRepository,
@@ -20,6 +22,8 @@ const repositories = [
   AnnotationsRepository,
   StatsRepository,
   IdempotencyRepository,
+  DatasetVersionsRepository,
+  ModelsRepository,
 ];
 
 @Global()

@@ -10,3 +10,5 @@ export * from './repositories/tasks.repository';
 export * from './repositories/annotations.repository';
 export * from './repositories/stats.repository';
 export * from './repositories/idempotency.repository';
+export * from './repositories/dataset-versions.repository';
+export * from './repositories/models.repository';

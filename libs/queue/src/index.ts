@@ -1,2 +1,5 @@
+export * from './handlers';
+export * from './queue.module';
 export * from './queues';
 export * from './redis.module';
+export * from './training';

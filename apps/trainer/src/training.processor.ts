@@ -1,0 +1,185 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { type Job, UnrecoverableError } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '@labelloop/config';
+import {
+  DatasetVersionsRepository,
+  ModelsRepository,
+  type LabeledItem,
+  type ModelVersionRecord,
+  ProjectsRepository,
+} from '@labelloop/db';
+import {
+  type BackendReport,
+  artifactToFiles,
+  evaluate,
+  fitFeaturizer,
+  ImageFeaturizer,
+  type ModelSpec,
+  modelSpec,
+  predictProbabilities,
+  resolveBackend,
+  trainClassifier,
+} from '@labelloop/ml';
+import { LOGGER } from '@labelloop/observability';
+import {
+  QUEUE_NAMES,
+  QueueWorkers,
+  TRAINING_JOB,
+  type TrainingJobData,
+  type TrainingProgress,
+} from '@labelloop/queue';
+import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
+import type { Logger } from 'pino';
+import { buildTrainingSet, featurizerConfig, modelInput, TrainingRefused } from './training-set';
+
+export interface TrainingResult {
+  modelVersionId: string;
+  number: number;
+  datasetVersion: number;
+  promoted: boolean;
+  accuracy: number | null;
+}
+
+/** The result of a run that got to 'ready' before its job was retried (e.g. the worker died right after). */
+function finishedResult(run: ModelVersionRecord): TrainingResult {
+  const accuracy = run.metrics?.accuracy;
+  return {
+    modelVersionId: run.id,
+    number: run.number,
+    datasetVersion: run.datasetVersion ?? 0,
+    promoted: run.promoted,
+    accuracy: typeof accuracy === 'number' ? accuracy : null,
+  };
+}
+
+/** Object-store prefix of a model version's artifact files. */
+export function artifactPrefix(projectId: string, modelVersionId: string): string {
+  return `projects/${projectId}/models/${modelVersionId}`;
+}
+
+/**
+ * The `training` queue's `train` job: freeze a dataset version, train the project's model spec on the pool
+ * labels as of its watermark, evaluate on the holdout, store the artifact, then mark the model ready and
+ * promote it when it is at least as accurate as the promoted one. A retried job reuses its model row
+ * (run id = job id) and its dataset version, so a model is never promoted from a half-finished run.
+ */
+@Injectable()
+export class TrainingProcessor implements OnModuleInit {
+  private backend?: Promise<BackendReport>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly workers: QueueWorkers,
+    private readonly projects: ProjectsRepository,
+    private readonly datasets: DatasetVersionsRepository,
+    private readonly models: ModelsRepository,
+  ) {}
+
+  onModuleInit(): void {
+    this.workers.register<TrainingJobData>(QUEUE_NAMES.training, TRAINING_JOB, (job) => this.process(job));
+  }
+
+  async process(job: Job<TrainingJobData>): Promise<TrainingResult> {
+    const { projectId } = job.data;
+    const project = await this.projects.findById(projectId);
+    if (!project) throw new UnrecoverableError(`project ${projectId} does not exist`);
+    const kind = project.inputKind;
+    // Resolved on the first job, not at start-up: a trainer that never trains never loads a backend.
+    // A failure is not kept, so the job's retry tries again.
+    this.backend ??= resolveBackend({
+      prefer: this.config.mlBackend === 'auto' ? '' : this.config.mlBackend,
+    }).catch((error: Error) => {
+      this.backend = undefined;
+      throw error;
+    });
+    const backend = await this.backend;
+    const spec: ModelSpec = modelSpec({ ...(project.modelSpec as Partial<ModelSpec>), seed: project.seed });
+    const run = await this.models.startRun(projectId, `training-${job.id}`, spec);
+    if (run.status === 'ready') return finishedResult(run);
+    try {
+      let version = run.datasetVersionId ? await this.datasets.findById(run.datasetVersionId) : null;
+      if (!version) {
+        version = await this.datasets.freeze(projectId, 'training', 'trainer');
+        await this.models.attachDatasetVersion(run.id, version.id);
+      }
+      const items = await this.datasets.labeledItems(projectId, version.watermark);
+      const bytes = await this.storedImages(items);
+      const set = buildTrainingSet(project.labels, items, (item) =>
+        modelInput(kind, item.payload, bytes.get(item.id)),
+      );
+      const featurizer = fitFeaturizer(featurizerConfig(kind, set.train.inputs[0]), set.train.inputs);
+      const numClasses = project.labels.length;
+      const started = performance.now();
+      const { model, bestEpoch, trainRows, validationRows } = await trainClassifier({
+        features: featurizer.transform(set.train.inputs),
+        labels: set.train.labels,
+        numClasses,
+        spec,
+        imageShape: featurizer instanceof ImageFeaturizer ? featurizer.imageShape : undefined,
+        onEpoch: (log) => {
+          const progress: TrainingProgress = { epoch: log.epoch, loss: log.trainLoss };
+          job.updateProgress(progress).catch(() => undefined);
+        },
+      });
+      const trainMs = Math.round(performance.now() - started);
+      try {
+        const holdoutRows = set.holdout.labels.length;
+        const evaluation =
+          holdoutRows > 0
+            ? evaluate(
+                predictProbabilities(model, featurizer.transform(set.holdout.inputs)),
+                set.holdout.labels,
+                numClasses,
+              )
+            : null;
+        const metrics = { ...evaluation, holdoutRows, trainRows, validationRows, bestEpoch };
+        const files = await artifactToFiles({
+          model,
+          featurizer,
+          labels: project.labels,
+          metrics,
+          backend: backend.backend,
+        });
+        const prefix = artifactPrefix(projectId, run.id);
+        for (const [name, body] of files)
+          await this.store.put(`${prefix}/${name}`, body, { size: body.length });
+        const promoted = await this.models.completeRun(projectId, run.id, {
+          metrics,
+          backend: backend.backend,
+          trainMs,
+          artifactKey: prefix,
+        });
+        const accuracy = evaluation ? evaluation.accuracy : null;
+        this.logger.info(
+          { component: 'trainer', projectId, model: run.number, accuracy, promoted, trainMs },
+          'model trained',
+        );
+        return {
+          modelVersionId: run.id,
+          number: run.number,
+          datasetVersion: version.number,
+          promoted,
+          accuracy,
+        };
+      } finally {
+        model.dispose();
+      }
+    } catch (error) {
+      const message = (error as Error).message;
+      await this.models.failRun(run.id, message);
+      if (error instanceof TrainingRefused) throw new UnrecoverableError(message);
+      throw error;
+    }
+  }
+
+  /** The bytes of items stored in the object store (PNG/JPEG images), by item id. */
+  private async storedImages(items: readonly LabeledItem[]): Promise<Map<string, Uint8Array>> {
+    const bytes = new Map<string, Uint8Array>();
+    for (const item of items) {
+      if (item.objectKey) bytes.set(item.id, new Uint8Array(await this.store.get(item.objectKey)));
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,171 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Pool, type PoolClient } from 'pg';
+import { PG_POOL } from '../db.tokens';
+
+export type ModelStatus = 'training' | 'ready' | 'failed';
+
+export interface ModelVersionRecord {
+  id: string;
+  projectId: string;
+  number: number;
+  runId: string;
+  status: ModelStatus;
+  spec: unknown;
+  metrics: Record<string, unknown> | null;
+  backend: string | null;
+  trainMs: number | null;
+  artifactKey: string | null;
+  promoted: boolean;
+  error: string | null;
+  datasetVersionId: string | null;
+  /** Number of the dataset version it was trained on. */
+  datasetVersion: number | null;
+  createdAt: Date;
+  readyAt: Date | null;
+}
+
+export interface ReadyModel {
+  metrics: Record<string, unknown>;
+  backend: string;
+  trainMs: number;
+  artifactKey: string;
+}
+
+const COLUMNS = `m.id, m.project_id, m.number, m.run_id, m.status, m.spec, m.metrics, m.backend, m.train_ms,
+  m.artifact_key, m.promoted, m.error, m.dataset_version_id, d.number AS dataset_number, m.created_at, m.ready_at`;
+
+// A retried job has the same run id: it gets its row back (status training again, unless the run already
+// finished: a ready model stays as it is) instead of a new one.
+const START_SQL = `
+INSERT INTO model_versions (project_id, number, run_id, status, spec)
+SELECT $1, coalesce(max(number), 0) + 1, $2, 'training', $3::jsonb FROM model_versions WHERE project_id = $1
+ON CONFLICT (run_id) DO UPDATE
+  SET status = CASE WHEN model_versions.status = 'ready' THEN 'ready'::"ModelStatus" ELSE 'training' END,
+      error = NULL
+RETURNING id`;
+
+function toRecord(row: Record<string, unknown>): ModelVersionRecord {
+  return {
+    id: row.id as string,
+    projectId: row.project_id as string,
+    number: row.number as number,
+    runId: row.run_id as string,
+    status: row.status as ModelStatus,
+    spec: row.spec,
+    metrics: row.metrics as Record<string, unknown> | null,
+    backend: row.backend as string | null,
+    trainMs: row.train_ms as number | null,
+    artifactKey: row.artifact_key as string | null,
+    promoted: row.promoted as boolean,
+    error: row.error as string | null,
+    datasetVersionId: row.dataset_version_id as string | null,
+    datasetVersion: row.dataset_number as number | null,
+    createdAt: row.created_at as Date,
+    readyAt: row.ready_at as Date | null,
+  };
+}
+
+/**
+ * Holdout accuracy decides promotion: the new model replaces the promoted one when it is at least as
+ * accurate, or when none is promoted (`promotedAccuracy` undefined). A model without holdout accuracy
+ * (empty holdout) is promoted only when there is none; a promoted one without accuracy counts as 0.
+ */
+export function shouldPromote(
+  candidateAccuracy: number | null,
+  promotedAccuracy: number | null | undefined,
+): boolean {
+  if (promotedAccuracy === undefined) return true;
+  return candidateAccuracy !== null && candidateAccuracy >= (promotedAccuracy ?? 0);
+}
+
+@Injectable()
+export class ModelsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * The run's row in status 'training': created with the next number, or the retried run's row reset
+   * (a run that already got to 'ready' is returned as it is).
+   */
+  async startRun(projectId: string, runId: string, spec: object): Promise<ModelVersionRecord> {
+    return this.inProjectLock(projectId, async (client) => {
+      const { rows } = await client.query(START_SQL, [projectId, runId, JSON.stringify(spec)]);
+      return (await this.find(client, rows[0].id as string))!;
+    });
+  }
+
+  async attachDatasetVersion(id: string, datasetVersionId: string): Promise<void> {
+    await this.pool.query('UPDATE model_versions SET dataset_version_id = $2 WHERE id = $1', [
+      id,
+      datasetVersionId,
+    ]);
+  }
+
+  /**
+   * Marks the model ready (its artifact is stored) and, in the same transaction, promotes it when its
+   * holdout accuracy is at least the promoted model's. Returns whether it was promoted.
+   */
+  async completeRun(projectId: string, id: string, ready: ReadyModel): Promise<boolean> {
+    return this.inProjectLock(projectId, async (client) => {
+      await client.query(
+        `UPDATE model_versions SET status = 'ready', metrics = $2::jsonb, backend = $3, train_ms = $4,
+           artifact_key = $5, error = NULL, ready_at = now() WHERE id = $1`,
+        [id, JSON.stringify(ready.metrics), ready.backend, ready.trainMs, ready.artifactKey],
+      );
+      const { rows } = await client.query(
+        `SELECT id, (metrics ->> 'accuracy')::float8 AS accuracy FROM model_versions
+         WHERE project_id = $1 AND promoted AND id <> $2`,
+        [projectId, id],
+      );
+      const current = rows[0] as { id: string; accuracy: number | null } | undefined;
+      const accuracy = typeof ready.metrics.accuracy === 'number' ? ready.metrics.accuracy : null;
+      if (!shouldPromote(accuracy, current?.accuracy)) return false;
+      await client.query(
+        'UPDATE model_versions SET promoted = (id = $2) WHERE project_id = $1 AND (promoted OR id = $2)',
+        [projectId, id],
+      );
+      return true;
+    });
+  }
+
+  async failRun(id: string, error: string): Promise<void> {
+    await this.pool.query(`UPDATE model_versions SET status = 'failed', error = $2 WHERE id = $1`, [
+      id,
+      error,
+    ]);
+  }
+
+  /** Newest first. */
+  async list(projectId: string, limit: number): Promise<ModelVersionRecord[]> {
+    const { rows } = await this.pool.query(
+      `SELECT ${COLUMNS} FROM model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id
+       WHERE m.project_id = $1 ORDER BY m.number DESC LIMIT $2`,
+      [projectId, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  private async find(client: PoolClient | Pool, id: string): Promise<ModelVersionRecord | null> {
+    const { rows } = await client.query(
+      `SELECT ${COLUMNS} FROM model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id
+       WHERE m.id = $1`,
+      [id],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  private async inProjectLock<T>(projectId: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('model_versions:' || $1))`, [projectId]);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { handlerProblems } from './handlers';
+import { JOB_NAMES, TRAINING_JOB, trainingJobOptions } from './training';
+
+describe('handlerProblems', () => {
+  it('accepts one handler per job name of each consumed queue', () => {
+    expect(handlerProblems(JOB_NAMES, [{ queue: 'training', name: TRAINING_JOB }])).toEqual([]);
+  });
+
+  it('accepts a process that consumes nothing (the api role)', () => {
+    expect(handlerProblems(JOB_NAMES, [])).toEqual([]);
+  });
+
+  it('names a missing, a duplicate and an unknown handler', () => {
+    const names = { training: ['train', 'evaluate'] };
+    expect(
+      handlerProblems(names, [
+        { queue: 'training', name: 'train' },
+        { queue: 'training', name: 'train' },
+        { queue: 'training', name: 'export' },
+      ]),
+    ).toEqual([
+      'job "train" of queue "training" has 2 handlers (expected exactly 1)',
+      'job "evaluate" of queue "training" has 0 handlers (expected exactly 1)',
+      'a handler is registered for unknown job "export" of queue "training"',
+    ]);
+  });
+});
+
+describe('trainingJobOptions', () => {
+  it('retries with backoff, keeps failed jobs and deduplicates per project', () => {
+    expect(trainingJobOptions('p1')).toMatchObject({
+      attempts: 3,
+      backoff: { type: 'exponential' },
+      removeOnFail: false,
+      deduplication: { id: 'train:p1', keepLastIfActive: true },
+    });
+  });
+});

@@ -1,0 +1,49 @@
+import type { JobsOptions } from 'bullmq';
+import { QUEUE_NAMES } from './queues';
+
+/** The one job of the `training` queue: train, evaluate, store and maybe promote a model for a project. */
+export const TRAINING_JOB = 'train' as const;
+
+export interface TrainingJobData {
+  projectId: string;
+  reason: 'threshold' | 'manual';
+  /** Name of the API key that asked for it (manual runs). */
+  requestedBy?: string;
+}
+
+/** Progress a training job reports while it runs (job.progress). */
+export interface TrainingProgress {
+  epoch: number;
+  loss: number;
+}
+
+/** Job options of every training job, in one place. */
+export const TRAINING_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5_000 },
+  // Completed jobs stay listable for a week; failed ones are kept for inspection.
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: false,
+} satisfies JobsOptions;
+
+/**
+ * Deduplication key of a project's training: while one training of the project waits, a new request is
+ * folded into it; while one runs, at most one more waits (BullMQ `keepLastIfActive`).
+ */
+export function trainingDedupId(projectId: string): string {
+  return `train:${projectId}`;
+}
+
+/** Options to add one training job for a project. */
+export function trainingJobOptions(projectId: string): JobsOptions {
+  return {
+    ...TRAINING_JOB_OPTIONS,
+    deduplication: { id: trainingDedupId(projectId), keepLastIfActive: true },
+  };
+}
+
+/** Every job name of every queue; a process that consumes a queue must handle each of its names exactly once. */
+export const JOB_NAMES = {
+  [QUEUE_NAMES.training]: [TRAINING_JOB],
+  [QUEUE_NAMES.scoring]: [],
+} as const satisfies Record<string, readonly string[]>;
