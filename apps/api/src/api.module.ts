@@ -18,6 +18,7 @@ import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
+import { RetrainTrigger } from './training/retrain-trigger';
 import { TrainingController } from './training/training.controller';
 import { TrainingService } from './training/training.service';
 
@@ -44,6 +45,7 @@ import { TrainingService } from './training/training.service';
     AnnotationsService,
     StatsService,
     TrainingService,
+    RetrainTrigger,
   ],
   exports: [ApiKeyService],
 })

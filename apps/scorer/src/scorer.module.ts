@@ -1,9 +1,10 @@
 import { Inject, Module, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '@labelloop/observability';
+import { ScoringProcessor } from './scoring.processor';
 
-/** The scoring worker. It boots with the shared infrastructure; the scoring processor arrives with the loop. */
-@Module({})
+/** The scoring worker: consumes the `scoring` queue (see ScoringProcessor). */
+@Module({ providers: [ScoringProcessor] })
 export class ScorerModule implements OnModuleInit {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 

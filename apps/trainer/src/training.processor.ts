@@ -4,7 +4,6 @@ import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import {
   DatasetVersionsRepository,
   ModelsRepository,
-  type LabeledItem,
   type ModelVersionRecord,
   ProjectsRepository,
 } from '@labelloop/db';
@@ -22,15 +21,21 @@ import {
 } from '@labelloop/ml';
 import { LOGGER } from '@labelloop/observability';
 import {
+  JobQueues,
   QUEUE_NAMES,
   QueueWorkers,
+  RetrainCounter,
+  SCORING_JOB,
+  scoringJobOptions,
   TRAINING_JOB,
+  type ScoringJobData,
   type TrainingJobData,
   type TrainingProgress,
 } from '@labelloop/queue';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
-import { buildTrainingSet, featurizerConfig, modelInput, TrainingRefused } from './training-set';
+import { modelInput, storedBytes } from './model-input';
+import { buildTrainingSet, featurizerConfig, TrainingRefused } from './training-set';
 
 export interface TrainingResult {
   modelVersionId: string;
@@ -72,6 +77,8 @@ export class TrainingProcessor implements OnModuleInit {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly workers: QueueWorkers,
+    private readonly queues: JobQueues,
+    private readonly retrainCounter: RetrainCounter,
     private readonly projects: ProjectsRepository,
     private readonly datasets: DatasetVersionsRepository,
     private readonly models: ModelsRepository,
@@ -97,15 +104,21 @@ export class TrainingProcessor implements OnModuleInit {
     const backend = await this.backend;
     const spec: ModelSpec = modelSpec({ ...(project.modelSpec as Partial<ModelSpec>), seed: project.seed });
     const run = await this.models.startRun(projectId, `training-${job.id}`, spec);
-    if (run.status === 'ready') return finishedResult(run);
+    if (run.status === 'ready') {
+      // The run finished before this retry; the scoring it asked for may not have been enqueued.
+      const result = finishedResult(run);
+      if (result.promoted) await this.enqueueScoring(projectId, run.id);
+      return result;
+    }
     try {
       let version = run.datasetVersionId ? await this.datasets.findById(run.datasetVersionId) : null;
       if (!version) {
         version = await this.datasets.freeze(projectId, 'training', 'trainer');
         await this.models.attachDatasetVersion(run.id, version.id);
+        await this.retrainCounter.reset(projectId);
       }
       const items = await this.datasets.labeledItems(projectId, version.watermark);
-      const bytes = await this.storedImages(items);
+      const bytes = await storedBytes(this.store, items);
       const set = buildTrainingSet(project.labels, items, (item) =>
         modelInput(kind, item.payload, bytes.get(item.id)),
       );
@@ -151,6 +164,7 @@ export class TrainingProcessor implements OnModuleInit {
           trainMs,
           artifactKey: prefix,
         });
+        if (promoted) await this.enqueueScoring(projectId, run.id);
         const accuracy = evaluation ? evaluation.accuracy : null;
         this.logger.info(
           { component: 'trainer', projectId, model: run.number, accuracy, promoted, trainMs },
@@ -174,12 +188,9 @@ export class TrainingProcessor implements OnModuleInit {
     }
   }
 
-  /** The bytes of items stored in the object store (PNG/JPEG images), by item id. */
-  private async storedImages(items: readonly LabeledItem[]): Promise<Map<string, Uint8Array>> {
-    const bytes = new Map<string, Uint8Array>();
-    for (const item of items) {
-      if (item.objectKey) bytes.set(item.id, new Uint8Array(await this.store.get(item.objectKey)));
-    }
-    return bytes;
+  /** The promoted model ranks the pool next (deduplicated per project). */
+  private async enqueueScoring(projectId: string, modelVersionId: string): Promise<void> {
+    const data: ScoringJobData = { projectId, modelVersionId };
+    await this.queues.scoring.add(SCORING_JOB, data, scoringJobOptions(projectId));
   }
 }

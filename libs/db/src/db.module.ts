@@ -13,6 +13,7 @@ import { StatsRepository } from './repositories/stats.repository';
 import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { DatasetVersionsRepository } from './repositories/dataset-versions.repository';
 import { ModelsRepository } from './repositories/models.repository';
+import { PredictionsRepository } from './repositories/predictions.repository';
 
 const repositories = [
   ApiKeysRepository,
@@ -24,6 +25,7 @@ const repositories = [
   IdempotencyRepository,
   DatasetVersionsRepository,
   ModelsRepository,
+  PredictionsRepository,
 ];
 
 @Global()

@@ -12,3 +12,4 @@ export * from './repositories/stats.repository';
 export * from './repositories/idempotency.repository';
 export * from './repositories/dataset-versions.repository';
 export * from './repositories/models.repository';
+export * from './repositories/predictions.repository';

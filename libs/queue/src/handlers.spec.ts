@@ -1,9 +1,18 @@
 import { handlerProblems } from './handlers';
+import { SCORING_JOB, scoringJobOptions } from './scoring';
 import { JOB_NAMES, TRAINING_JOB, trainingJobOptions } from './training';
 
 describe('handlerProblems', () => {
   it('accepts one handler per job name of each consumed queue', () => {
     expect(handlerProblems(JOB_NAMES, [{ queue: 'training', name: TRAINING_JOB }])).toEqual([]);
+    expect(handlerProblems(JOB_NAMES, [{ queue: 'scoring', name: SCORING_JOB }])).toEqual([]);
+  });
+
+  it('requires a handler for the scoring job in a process that consumes the scoring queue', () => {
+    expect(handlerProblems(JOB_NAMES, [{ queue: 'scoring', name: 'rescore' }])).toEqual([
+      'job "score" of queue "scoring" has 0 handlers (expected exactly 1)',
+      'a handler is registered for unknown job "rescore" of queue "scoring"',
+    ]);
   });
 
   it('accepts a process that consumes nothing (the api role)', () => {
@@ -33,6 +42,16 @@ describe('trainingJobOptions', () => {
       backoff: { type: 'exponential' },
       removeOnFail: false,
       deduplication: { id: 'train:p1', keepLastIfActive: true },
+    });
+  });
+});
+
+describe('scoringJobOptions', () => {
+  it('retries with backoff and deduplicates per project', () => {
+    expect(scoringJobOptions('p1')).toMatchObject({
+      attempts: 3,
+      backoff: { type: 'exponential' },
+      deduplication: { id: 'score:p1', keepLastIfActive: true },
     });
   });
 });

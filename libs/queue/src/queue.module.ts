@@ -14,6 +14,8 @@ import { LOGGER } from '@labelloop/observability';
 import type { Logger } from 'pino';
 import { handlerProblems, type HandlerKey } from './handlers';
 import { QUEUE_NAMES, type QueueName } from './queues';
+import { RetrainCounter } from './retrain-counter';
+import type { ScoringJobData } from './scoring';
 import { JOB_NAMES, type TrainingJobData } from './training';
 
 function connect(config: AppConfig): Redis {
@@ -31,6 +33,7 @@ async function closeConnection(redis: Redis): Promise<void> {
 export class JobQueues implements OnApplicationShutdown {
   private readonly connection: Redis;
   readonly training: Queue<TrainingJobData>;
+  readonly scoring: Queue<ScoringJobData>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.connection = connect(config);
@@ -38,10 +41,15 @@ export class JobQueues implements OnApplicationShutdown {
       connection: this.connection,
       prefix: config.redis.queuePrefix,
     });
+    this.scoring = new Queue<ScoringJobData>(QUEUE_NAMES.scoring, {
+      connection: this.connection,
+      prefix: config.redis.queuePrefix,
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.training.close().catch(() => undefined);
+    await this.scoring.close().catch(() => undefined);
     await closeConnection(this.connection);
   }
 }
@@ -51,7 +59,8 @@ type Handler = (job: Job) => Promise<unknown>;
 const WORKER_OPTIONS: Record<QueueName, Partial<WorkerOptions>> = {
   // One training at a time per worker process; training blocks the event loop between epochs, so the lock is long.
   training: { concurrency: 1, lockDuration: 120_000 },
-  scoring: { concurrency: 1 },
+  // Scoring runs the model synchronously page by page; the lock outlasts the longest page.
+  scoring: { concurrency: 1, lockDuration: 120_000 },
 };
 
 /**
@@ -115,7 +124,7 @@ export class QueueWorkers implements OnApplicationBootstrap, BeforeApplicationSh
 /** The queues (producers) and the worker registry (consumers); imported once by the launcher for every role. */
 @Global()
 @Module({
-  providers: [JobQueues, QueueWorkers],
-  exports: [JobQueues, QueueWorkers],
+  providers: [JobQueues, QueueWorkers, RetrainCounter],
+  exports: [JobQueues, QueueWorkers, RetrainCounter],
 })
 export class QueueModule {}

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { QUEUE_NAMES } from './queues';
+import { SCORING_JOB } from './scoring';
 
 /** The one job of the `training` queue: train, evaluate, store and maybe promote a model for a project. */
 export const TRAINING_JOB = 'train' as const;
@@ -45,5 +46,5 @@ export function trainingJobOptions(projectId: string): JobsOptions {
 /** Every job name of every queue; a process that consumes a queue must handle each of its names exactly once. */
 export const JOB_NAMES = {
   [QUEUE_NAMES.training]: [TRAINING_JOB],
-  [QUEUE_NAMES.scoring]: [],
+  [QUEUE_NAMES.scoring]: [SCORING_JOB],
 } as const satisfies Record<string, readonly string[]>;

@@ -3,6 +3,7 @@ import { AnnotationsRepository, ItemsRepository, ProjectsRepository } from '@lab
 import { Metrics } from '@labelloop/observability';
 import { ApiError } from '../common/api-error';
 import { type Principal, assertProjectAccess } from '../auth/principal';
+import { RetrainTrigger } from '../training/retrain-trigger';
 
 @Injectable()
 export class AnnotationsService {
@@ -11,6 +12,7 @@ export class AnnotationsService {
     private readonly items: ItemsRepository,
     private readonly projects: ProjectsRepository,
     private readonly metrics: Metrics,
+    private readonly retrain: RetrainTrigger,
   ) {}
 
   async append(
@@ -29,6 +31,7 @@ export class AnnotationsService {
     });
     if (written) {
       this.metrics.recordLabel(written.projectId, annotator, input.leadTimeMs);
+      await this.retrain.labelWritten(written.projectId);
       return written;
     }
     const item = await this.items.findById(itemId);

@@ -4,6 +4,7 @@ import { ProjectsRepository, TasksRepository } from '@labelloop/db';
 import { Metrics } from '@labelloop/observability';
 import { ApiError } from '../common/api-error';
 import { type Principal, assertProjectAccess } from '../auth/principal';
+import { RetrainTrigger } from '../training/retrain-trigger';
 
 @Injectable()
 export class TasksService {
@@ -11,6 +12,7 @@ export class TasksService {
     private readonly tasks: TasksRepository,
     private readonly projects: ProjectsRepository,
     private readonly metrics: Metrics,
+    private readonly retrain: RetrainTrigger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -57,6 +59,7 @@ export class TasksService {
     });
     if (!written) throw await this.whyNotWritten(principal, taskId, input.label);
     this.metrics.recordLabel(written.projectId, annotator, input.leadTimeMs);
+    await this.retrain.labelWritten(written.projectId);
     return {
       annotationId: written.annotationId,
       taskId,

@@ -98,6 +98,17 @@ export class DatasetVersionsRepository {
     }
   }
 
+  /** Annotations written after the watermark of the project's newest dataset version (all, before one). */
+  async annotationsSinceLastVersion(projectId: string): Promise<number> {
+    const { rows } = await this.pool.query(
+      `SELECT count(*)::int AS n FROM annotations
+       WHERE project_id = $1 AND seq > coalesce(
+         (SELECT watermark FROM dataset_versions WHERE project_id = $1 ORDER BY number DESC LIMIT 1), 0)`,
+      [projectId],
+    );
+    return rows[0].n as number;
+  }
+
   async findById(id: string): Promise<DatasetVersionRecord | null> {
     const { rows } = await this.pool.query(
       `SELECT id, project_id, number, watermark::text, parent_id, message, author, counts, created_at

@@ -134,6 +134,16 @@ export class ModelsRepository {
     ]);
   }
 
+  /** The project's promoted model, if any. */
+  async promoted(projectId: string): Promise<ModelVersionRecord | null> {
+    const { rows } = await this.pool.query(
+      `SELECT ${COLUMNS} FROM model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id
+       WHERE m.project_id = $1 AND m.promoted`,
+      [projectId],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
   /** Newest first. */
   async list(projectId: string, limit: number): Promise<ModelVersionRecord[]> {
     const { rows } = await this.pool.query(

@@ -76,6 +76,31 @@ WITH closed AS (
 )
 SELECT id, seq::text, project_id, item_id, created_at FROM written`;
 
+/** A task the scorer puts in the queue: its acquisition score and the model's guess. */
+export interface RankedTask {
+  itemId: string;
+  priority: number;
+  preLabel: string;
+  preLabelProb: number;
+}
+
+// The scorer's ranking replaces the open part of the queue: open tasks outside the ranking (or of items
+// labeled meanwhile) go, ranked items get an open task or their open task is rewritten. Leased, done and
+// skipped tasks are left as they are (a lease in progress keeps its task and pre-label).
+const DROP_UNRANKED_SQL = `
+DELETE FROM tasks t USING items i
+WHERE t.project_id = $1 AND t.status = 'open' AND i.id = t.item_id
+  AND (i.label IS NOT NULL OR NOT (t.item_id = ANY($2::uuid[])))`;
+
+const UPSERT_RANKED_SQL = `
+INSERT INTO tasks (project_id, item_id, priority, pre_label, pre_label_prob)
+SELECT $1, u.item_id, u.priority, u.pre_label, u.pre_label_prob
+FROM unnest($2::uuid[], $3::float8[], $4::text[], $5::float8[]) AS u(item_id, priority, pre_label, pre_label_prob)
+JOIN items i ON i.id = u.item_id AND i.project_id = $1 AND i.label IS NULL
+ON CONFLICT (item_id) DO UPDATE SET priority = EXCLUDED.priority, pre_label = EXCLUDED.pre_label,
+  pre_label_prob = EXCLUDED.pre_label_prob, updated_at = now()
+WHERE tasks.status = 'open'`;
+
 // The hot statements run as named prepared statements: each connection plans them
 // once instead of on every call, which halved the per-request time of lease and annotate.
 @Injectable()
@@ -110,6 +135,37 @@ export class TasksRepository {
       const added = await fillColdStartQueue(client, projectId, target);
       await client.query('COMMIT');
       return added;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Rewrites the project's open tasks to `ranked` in one transaction, under the same per-project lock as
+   * the cold-start fill. Returns how many tasks were removed and how many written.
+   */
+  async rewriteQueue(
+    projectId: string,
+    ranked: readonly RankedTask[],
+  ): Promise<{ removed: number; written: number }> {
+    const ids = ranked.map((r) => r.itemId);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
+      const removed = await client.query(DROP_UNRANKED_SQL, [projectId, ids]);
+      const written = await client.query(UPSERT_RANKED_SQL, [
+        projectId,
+        ids,
+        ranked.map((r) => r.priority),
+        ranked.map((r) => r.preLabel),
+        ranked.map((r) => r.preLabelProb),
+      ]);
+      await client.query('COMMIT');
+      return { removed: removed.rowCount ?? 0, written: written.rowCount ?? 0 };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -170,8 +226,8 @@ export class TasksRepository {
   }
 
   /**
-   * Ends the caller's lease: `skip` takes the task out of the queue (until the next
-   * rescoring rewrites it), `release` puts it back for anyone. False when the caller
+   * Ends the caller's lease: `skip` takes the task out of the queue (a rescoring leaves
+   * skipped tasks alone), `release` puts it back for anyone. False when the caller
    * holds no lease on it.
    */
   async endLease(taskId: string, owner: string, outcome: 'skipped' | 'open'): Promise<boolean> {

@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '@labelloop/config';
+import { REDIS } from './redis.module';
+
+/**
+ * Labels written since a project's last training froze its dataset version, as one Redis counter per
+ * project: the annotation hot path pays one atomic INCR instead of a count over the annotation log. The
+ * trainer resets it when it freezes a version. It is a hint, not the truth: labels written between the
+ * freeze and the reset are not counted (a retraining comes that many labels later), and a lost reset
+ * over-counts, which the API repairs from the annotation log when the counter reaches the threshold.
+ */
+@Injectable()
+export class RetrainCounter {
+  private readonly prefix: string;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.prefix = `${config.redis.queuePrefix}:labels-since-training:`;
+  }
+
+  /** Counts one more label; returns the count since the last training. */
+  increment(projectId: string): Promise<number> {
+    return this.redis.incr(this.prefix + projectId);
+  }
+
+  /** Replaces the count with the exact one from the annotation log. */
+  async set(projectId: string, count: number): Promise<void> {
+    await this.redis.set(this.prefix + projectId, count);
+  }
+
+  async reset(projectId: string): Promise<void> {
+    await this.redis.del(this.prefix + projectId);
+  }
+}
