@@ -42,6 +42,7 @@ async function main() {
   const args = parseArgs();
   const dataset = args.get('dataset') ?? 'mnist';
   if (dataset !== 'mnist' && dataset !== 'spam') throw new Error('--dataset mnist|spam');
+  const repeats = Number(args.get('repeats') ?? 1);
   const started = Date.now();
   const backend = await resolveBackend();
   let n: number;
@@ -73,7 +74,7 @@ async function main() {
     };
   }
   const flipped = Math.round(n * NOISE_RATE);
-  const bar = progressBar(SEEDS.length * FOLDS, `bench:noise ${dataset}`);
+  const bar = progressBar(SEEDS.length * FOLDS * repeats, `bench:noise ${dataset}`);
   const perSeed: Record<string, { precision_at_k: number; recall_at_2k: number; auroc: number }[]> = {};
   for (const name of Object.keys(VARIANTS)) perSeed[name] = [];
   const flaggedCounts: number[] = [];
@@ -89,6 +90,7 @@ async function main() {
       numClasses,
       spec: { ...spec, seed },
       folds: FOLDS,
+      repeats,
       seed,
       onFold: (f) => bar.tick(`seed ${seed} fold ${f}`),
     });
@@ -128,7 +130,9 @@ async function main() {
           ? '5,000 images sampled per seed from the 60k MNIST training set, pixels / 255'
           : '2,000 e-mails sampled per seed from the 6,046 SpamAssassin e-mails, headers stripped; TF-IDF fitted on them',
       noise: 'flip 10% of labels (seeded) to a uniformly random other class',
-      out_of_sample: `${FOLDS}-fold stratified, one model per fold`,
+      out_of_sample:
+        `${FOLDS}-fold stratified, one model per fold` +
+        (repeats > 1 ? `, repeated ${repeats} times with different splits and averaged` : ''),
       model: spec,
       seeds: SEEDS,
       metrics:

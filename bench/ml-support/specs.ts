@@ -22,7 +22,7 @@ export const MNIST_MODEL = modelSpec({
 export const SPAM_MODEL = modelSpec({
   architecture: 'linear',
   dropout: 0.2,
-  epochs: 30,
+  epochs: 10,
   batchSize: 32,
   learningRate: 0.1,
   l2: 0,

@@ -16,6 +16,7 @@ import { ProjectsController } from './projects/projects.controller';
 import { ProjectsService } from './projects/projects.service';
 import { StatsController } from './stats/stats.controller';
 import { StatsService } from './stats/stats.service';
+import { SuspectsController } from './suspects/suspects.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
 import { RetrainTrigger } from './training/retrain-trigger';
@@ -32,6 +33,7 @@ import { TrainingService } from './training/training.service';
     AnnotationsController,
     StatsController,
     TrainingController,
+    SuspectsController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },

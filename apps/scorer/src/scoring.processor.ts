@@ -24,7 +24,7 @@ import {
   selectBatch,
   WEIGHTS_FILE,
 } from '@labelloop/ml';
-import { LOGGER } from '@labelloop/observability';
+import { LOGGER, Metrics } from '@labelloop/observability';
 import {
   QUEUE_NAMES,
   QueueWorkers,
@@ -79,6 +79,7 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
     private readonly models: ModelsRepository,
     private readonly predictions: PredictionsRepository,
     private readonly tasks: TasksRepository,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -139,6 +140,7 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
       });
       await this.predictions.upsert(projectId, promoted.id, numClasses, rows);
       scored += page.length;
+      this.metrics.itemsScoredTotal.inc({ project: projectId }, page.length);
       after = page[page.length - 1].id;
       const progress: ScoringProgress = { scored };
       await job.updateProgress(progress).catch(() => undefined);

@@ -9,6 +9,7 @@ import { ApiModule } from '../../api/src/api.module';
 import { ScorerModule } from '../../scorer/src/scorer.module';
 import { TrainerModule } from '../../trainer/src/trainer.module';
 import { DependencyHealth } from './dependency-health';
+import { ModelMetrics } from './model-metrics';
 
 /** The modules one process runs: shared infrastructure plus the role's own (all three for `all`). */
 @Module({})
@@ -28,7 +29,7 @@ export class RootModule {
         ...(role === 'trainer' || role === 'all' ? [TrainerModule] : []),
         ...(role === 'scorer' || role === 'all' ? [ScorerModule] : []),
       ],
-      providers: [DependencyHealth],
+      providers: [DependencyHealth, ModelMetrics],
     };
   }
 }

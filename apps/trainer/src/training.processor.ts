@@ -19,7 +19,7 @@ import {
   resolveBackend,
   trainClassifier,
 } from '@labelloop/ml';
-import { LOGGER } from '@labelloop/observability';
+import { LOGGER, Metrics } from '@labelloop/observability';
 import {
   JobQueues,
   QUEUE_NAMES,
@@ -27,8 +27,11 @@ import {
   RetrainCounter,
   SCORING_JOB,
   scoringJobOptions,
+  SUSPECTS_JOB,
+  suspectsJobOptions,
   TRAINING_JOB,
   type ScoringJobData,
+  type SuspectsJobData,
   type TrainingJobData,
   type TrainingProgress,
 } from '@labelloop/queue';
@@ -82,6 +85,7 @@ export class TrainingProcessor implements OnModuleInit {
     private readonly projects: ProjectsRepository,
     private readonly datasets: DatasetVersionsRepository,
     private readonly models: ModelsRepository,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -137,6 +141,7 @@ export class TrainingProcessor implements OnModuleInit {
         },
       });
       const trainMs = Math.round(performance.now() - started);
+      this.metrics.trainingDuration.observe({ project: projectId }, trainMs / 1000);
       try {
         const holdoutRows = set.holdout.labels.length;
         const evaluation =
@@ -166,6 +171,8 @@ export class TrainingProcessor implements OnModuleInit {
         });
         if (promoted) await this.enqueueScoring(projectId, run.id);
         const accuracy = evaluation ? evaluation.accuracy : null;
+        // A promoted model without holdout accuracy counts as 0 (as promotion does).
+        if (promoted) this.metrics.modelHoldoutAccuracy.set({ project: projectId }, accuracy ?? 0);
         this.logger.info(
           { component: 'trainer', projectId, model: run.number, accuracy, promoted, trainMs },
           'model trained',
@@ -188,9 +195,11 @@ export class TrainingProcessor implements OnModuleInit {
     }
   }
 
-  /** The promoted model ranks the pool next (deduplicated per project). */
+  /** The promoted model ranks the pool next, and the suspects are refreshed (each deduplicated per project). */
   private async enqueueScoring(projectId: string, modelVersionId: string): Promise<void> {
     const data: ScoringJobData = { projectId, modelVersionId };
     await this.queues.scoring.add(SCORING_JOB, data, scoringJobOptions(projectId));
+    const suspects: SuspectsJobData = { projectId, modelVersionId };
+    await this.queues.suspects.add(SUSPECTS_JOB, suspects, suspectsJobOptions(projectId));
   }
 }

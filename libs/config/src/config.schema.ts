@@ -34,6 +34,7 @@ export const configSchema = z.object({
   IMPORT_MAX_NDJSON_ITEMS: positiveInt.default(1_000_000),
   TASKS_NEXT_MAX: positiveInt.default(100),
   COLD_START_QUEUE_SIZE: positiveInt.default(1000),
+  JOB_LOCK_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(false),

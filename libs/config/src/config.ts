@@ -16,7 +16,8 @@ export interface AppConfig {
   http: { host: string; port: number; bodyLimitBytes: number; logRequests: boolean };
   database: { url: string | undefined; poolSize: number };
   embeddedDataDir: string;
-  redis: { url: string | undefined; queuePrefix: string };
+  /** jobLockSeconds: a worker's lock on a running job; a job whose worker died is taken up again after it. */
+  redis: { url: string | undefined; queuePrefix: string; jobLockSeconds: number };
   storage: { driver: 'fs'; root: string } | { driver: 's3'; s3: S3Settings };
   auth: { adminApiKey: string | undefined; keyCacheSeconds: number };
   tasks: { leaseSeconds: number; nextMax: number; coldStartQueueSize: number };
@@ -72,7 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, logRequests: e.LOG_REQUESTS },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     embeddedDataDir: e.EMBEDDED_DATA_DIR,
-    redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX },
+    redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, jobLockSeconds: e.JOB_LOCK_SECONDS },
     storage,
     auth: { adminApiKey: e.ADMIN_API_KEY, keyCacheSeconds: e.API_KEY_CACHE_SECONDS },
     tasks: {

@@ -14,6 +14,7 @@ import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { DatasetVersionsRepository } from './repositories/dataset-versions.repository';
 import { ModelsRepository } from './repositories/models.repository';
 import { PredictionsRepository } from './repositories/predictions.repository';
+import { SuspectsRepository } from './repositories/suspects.repository';
 
 const repositories = [
   ApiKeysRepository,
@@ -26,6 +27,7 @@ const repositories = [
   DatasetVersionsRepository,
   ModelsRepository,
   PredictionsRepository,
+  SuspectsRepository,
 ];
 
 @Global()

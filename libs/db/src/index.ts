@@ -13,3 +13,4 @@ export * from './repositories/idempotency.repository';
 export * from './repositories/dataset-versions.repository';
 export * from './repositories/models.repository';
 export * from './repositories/predictions.repository';
+export * from './repositories/suspects.repository';

@@ -51,6 +51,32 @@ describe('label issues', () => {
     expect(report.flaggedCount).toBe(1);
   });
 
+  it('averages repeated k-fold runs into proper distributions', async () => {
+    const { features, labels } = blobs(10, 2, 3, 4, 2);
+    const spec = modelSpec({
+      architecture: 'linear',
+      epochs: 3,
+      minSteps: 0,
+      dropout: 0,
+      learningRate: 0.05,
+    });
+    let folds = 0;
+    const once = await outOfSampleProbabilities({ features, labels, numClasses: 2, spec, folds: 2, seed: 1 });
+    const twice = await outOfSampleProbabilities({
+      features,
+      labels,
+      numClasses: 2,
+      spec,
+      folds: 2,
+      repeats: 2,
+      seed: 1,
+      onFold: () => folds++,
+    });
+    expect(folds).toBe(4);
+    for (let i = 0; i < 20; i++) expect(twice[2 * i] + twice[2 * i + 1]).toBeCloseTo(1, 5);
+    expect(Array.from(twice)).not.toEqual(Array.from(once));
+  });
+
   it('stratified folds keep every class in every fold', () => {
     const labels = Array.from({ length: 40 }, (_, i) => i % 4);
     const folds = stratifiedFolds(labels, 4, 5, 0);

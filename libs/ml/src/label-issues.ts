@@ -12,6 +12,8 @@ export interface OutOfSampleInput {
   imageShape?: [number, number, number];
   /** Number of folds (5 by default). */
   folds?: number;
+  /** Repeat the k-fold with different splits and average: steadier probabilities for k x repeats trainings. */
+  repeats?: number;
   seed?: number;
   onFold?: (fold: number, folds: number) => void;
 }
@@ -23,26 +25,33 @@ export interface OutOfSampleInput {
 export async function outOfSampleProbabilities(input: OutOfSampleInput): Promise<Float32Array> {
   const { features, labels, numClasses } = input;
   const k = input.folds ?? 5;
+  const repeats = input.repeats ?? 1;
   if (k < 2) throw new Error('k-fold needs at least 2 folds');
-  const fold = stratifiedFolds(labels, numClasses, k, input.seed ?? input.spec.seed);
+  const seed = input.seed ?? input.spec.seed;
   const out = new Float32Array(features.rows * numClasses);
-  for (let f = 0; f < k; f++) {
-    const trainRows: number[] = [];
-    const testRows: number[] = [];
-    for (let i = 0; i < features.rows; i++) (fold[i] === f ? testRows : trainRows).push(i);
-    const { model } = await trainClassifier({
-      features: takeRows(features, trainRows),
-      labels: trainRows.map((i) => labels[i]),
-      numClasses,
-      spec: { ...input.spec, seed: deriveSeed(input.spec.seed, 100 + f) },
-      imageShape: input.imageShape,
-    });
-    const probs = predictProbabilities(model, takeRows(features, testRows));
-    model.dispose();
-    testRows.forEach((row, j) =>
-      out.set(probs.subarray(j * numClasses, (j + 1) * numClasses), row * numClasses),
-    );
-    input.onFold?.(f + 1, k);
+  for (let rep = 0; rep < repeats; rep++) {
+    const fold = stratifiedFolds(labels, numClasses, k, rep === 0 ? seed : deriveSeed(seed, 200 + rep));
+    for (let f = 0; f < k; f++) {
+      const trainRows: number[] = [];
+      const testRows: number[] = [];
+      for (let i = 0; i < features.rows; i++) (fold[i] === f ? testRows : trainRows).push(i);
+      const { model } = await trainClassifier({
+        features: takeRows(features, trainRows),
+        labels: trainRows.map((i) => labels[i]),
+        numClasses,
+        spec: {
+          ...input.spec,
+          seed: rep === 0 ? deriveSeed(input.spec.seed, 100 + f) : deriveSeed(input.spec.seed, 100 + f, rep),
+        },
+        imageShape: input.imageShape,
+      });
+      const probs = predictProbabilities(model, takeRows(features, testRows));
+      model.dispose();
+      testRows.forEach((row, j) => {
+        for (let c = 0; c < numClasses; c++) out[row * numClasses + c] += probs[j * numClasses + c] / repeats;
+      });
+      input.onFold?.(rep * k + f + 1, repeats * k);
+    }
   }
   return out;
 }

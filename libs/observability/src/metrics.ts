@@ -44,6 +44,43 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobDuration = new Histogram({
+    name: 'job_duration_seconds',
+    help: 'Time a queue job ran, by queue and outcome (completed or failed)',
+    labelNames: ['queue', 'outcome'] as const,
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [this.registry],
+  });
+
+  readonly trainingDuration = new Histogram({
+    name: 'training_duration_seconds',
+    help: 'Time spent fitting a model (training only, not evaluation or storage), by project',
+    labelNames: ['project'] as const,
+    buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [this.registry],
+  });
+
+  readonly modelHoldoutAccuracy = new Gauge({
+    name: 'model_holdout_accuracy',
+    help: "Holdout accuracy of the project's promoted model, by project",
+    labelNames: ['project'] as const,
+    registers: [this.registry],
+  });
+
+  readonly itemsScoredTotal = new Counter({
+    name: 'items_scored_total',
+    help: 'Pool items scored by a promoted model, by project',
+    labelNames: ['project'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueJobs = new Gauge({
+    name: 'queue_jobs',
+    help: 'Jobs of a queue by state (waiting, active, delayed, failed)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+  });
+
   private readonly collectors: (() => Promise<void>)[] = [];
 
   constructor() {

@@ -2,6 +2,7 @@
 export const QUEUE_NAMES = {
   training: 'training',
   scoring: 'scoring',
+  suspects: 'suspects',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];

@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { QUEUE_NAMES } from './queues';
 import { SCORING_JOB } from './scoring';
+import { SUSPECTS_JOB } from './suspects';
 
 /** The one job of the `training` queue: train, evaluate, store and maybe promote a model for a project. */
 export const TRAINING_JOB = 'train' as const;
@@ -47,4 +48,5 @@ export function trainingJobOptions(projectId: string): JobsOptions {
 export const JOB_NAMES = {
   [QUEUE_NAMES.training]: [TRAINING_JOB],
   [QUEUE_NAMES.scoring]: [SCORING_JOB],
+  [QUEUE_NAMES.suspects]: [SUSPECTS_JOB],
 } as const satisfies Record<string, readonly string[]>;

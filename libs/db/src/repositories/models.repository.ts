@@ -144,6 +144,17 @@ export class ModelsRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** Holdout accuracy of every project's promoted model (one row per project; null without a holdout). */
+  async promotedAccuracies(): Promise<{ projectId: string; accuracy: number | null }[]> {
+    const { rows } = await this.pool.query(
+      `SELECT project_id, (metrics->>'accuracy')::float8 AS accuracy FROM model_versions WHERE promoted`,
+    );
+    return rows.map((row) => ({
+      projectId: row.project_id as string,
+      accuracy: row.accuracy === null ? null : Number(row.accuracy),
+    }));
+  }
+
   /** Newest first. */
   async list(projectId: string, limit: number): Promise<ModelVersionRecord[]> {
     const { rows } = await this.pool.query(
