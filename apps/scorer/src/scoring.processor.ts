@@ -14,12 +14,10 @@ import {
   type AcquisitionSpec,
   acquisitionSpec,
   artifactFromFiles,
-  type BackendReport,
   type FeatureMatrix,
   MANIFEST_FILE,
   MODEL_FILE,
   type ModelArtifact,
-  resolveBackend,
   scoreRows,
   selectBatch,
   WEIGHTS_FILE,
@@ -36,6 +34,7 @@ import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
 import { modelInput, storedBytes } from '../../trainer/src/model-input';
 import { BoundedCache, type Candidate, TopCandidates, topClass } from './ranking';
+import { MlBackend } from '../../trainer/src/ml-backend';
 
 /** Pool items read, scored and written per batch: bounds the scorer's memory whatever the pool's size. */
 const PAGE_SIZE = 500;
@@ -65,7 +64,6 @@ interface StoredAcquisition {
  */
 @Injectable()
 export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
-  private backend?: Promise<BackendReport>;
   private readonly artifacts = new BoundedCache<string, ModelArtifact>(MODEL_CACHE_SIZE, (artifact) =>
     artifact.model.dispose(),
   );
@@ -75,6 +73,7 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly workers: QueueWorkers,
+    private readonly mlBackend: MlBackend,
     private readonly projects: ProjectsRepository,
     private readonly models: ModelsRepository,
     private readonly predictions: PredictionsRepository,
@@ -179,14 +178,7 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
   private async artifact(version: ModelVersionRecord): Promise<ModelArtifact> {
     const cached = this.artifacts.get(version.id);
     if (cached) return cached;
-    // Resolved on the first job, not at start-up: a scorer that never scores never loads a backend.
-    this.backend ??= resolveBackend({
-      prefer: this.config.mlBackend === 'auto' ? '' : this.config.mlBackend,
-    }).catch((error: Error) => {
-      this.backend = undefined;
-      throw error;
-    });
-    await this.backend;
+    await this.mlBackend.ready();
     const files = new Map<string, Buffer>();
     for (const name of [MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE]) {
       files.set(name, await this.store.get(`${version.artifactKey}/${name}`));

@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import {
   DatasetVersionsRepository,
   type LabeledItem,
@@ -10,14 +9,12 @@ import {
   SuspectsRepository,
 } from '@labelloop/db';
 import {
-  type BackendReport,
   findLabelIssues,
   fitFeaturizer,
   ImageFeaturizer,
   type ModelSpec,
   modelSpec,
   outOfSampleProbabilities,
-  resolveBackend,
 } from '@labelloop/ml';
 import { LOGGER } from '@labelloop/observability';
 import {
@@ -31,6 +28,7 @@ import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
 import { modelInput, storedBytes } from '../../trainer/src/model-input';
 import { buildTrainingSet, featurizerConfig, TrainingRefused } from '../../trainer/src/training-set';
+import { MlBackend } from '../../trainer/src/ml-backend';
 
 /** Folds of the k-fold when the pool has enough labeled items. */
 export const DEFAULT_FOLDS = 5;
@@ -60,13 +58,11 @@ export interface SuspectsResult {
  */
 @Injectable()
 export class SuspectsProcessor implements OnModuleInit {
-  private backend?: Promise<BackendReport>;
-
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly workers: QueueWorkers,
+    private readonly mlBackend: MlBackend,
     private readonly projects: ProjectsRepository,
     private readonly models: ModelsRepository,
     private readonly datasets: DatasetVersionsRepository,
@@ -87,13 +83,7 @@ export class SuspectsProcessor implements OnModuleInit {
       ? await this.datasets.findById(promoted.datasetVersionId)
       : null;
     if (!promoted || !version) return { modelVersionId: null, examined: 0, flagged: 0, folds: 0 };
-    this.backend ??= resolveBackend({
-      prefer: this.config.mlBackend === 'auto' ? '' : this.config.mlBackend,
-    }).catch((error: Error) => {
-      this.backend = undefined;
-      throw error;
-    });
-    await this.backend;
+    await this.mlBackend.ready();
 
     const kind = project.inputKind;
     const items = await this.datasets.labeledItems(projectId, version.watermark);

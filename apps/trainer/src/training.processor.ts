@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import {
   DatasetVersionsRepository,
   ModelsRepository,
@@ -8,7 +7,6 @@ import {
   ProjectsRepository,
 } from '@labelloop/db';
 import {
-  type BackendReport,
   artifactToFiles,
   evaluate,
   fitFeaturizer,
@@ -16,7 +14,6 @@ import {
   type ModelSpec,
   modelSpec,
   predictProbabilities,
-  resolveBackend,
   trainClassifier,
 } from '@labelloop/ml';
 import { LOGGER, Metrics } from '@labelloop/observability';
@@ -39,6 +36,7 @@ import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
 import { modelInput, storedBytes } from './model-input';
 import { buildTrainingSet, featurizerConfig, TrainingRefused } from './training-set';
+import { MlBackend } from './ml-backend';
 
 export interface TrainingResult {
   modelVersionId: string;
@@ -73,13 +71,11 @@ export function artifactPrefix(projectId: string, modelVersionId: string): strin
  */
 @Injectable()
 export class TrainingProcessor implements OnModuleInit {
-  private backend?: Promise<BackendReport>;
-
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly workers: QueueWorkers,
+    private readonly mlBackend: MlBackend,
     private readonly queues: JobQueues,
     private readonly retrainCounter: RetrainCounter,
     private readonly projects: ProjectsRepository,
@@ -97,15 +93,7 @@ export class TrainingProcessor implements OnModuleInit {
     const project = await this.projects.findById(projectId);
     if (!project) throw new UnrecoverableError(`project ${projectId} does not exist`);
     const kind = project.inputKind;
-    // Resolved on the first job, not at start-up: a trainer that never trains never loads a backend.
-    // A failure is not kept, so the job's retry tries again.
-    this.backend ??= resolveBackend({
-      prefer: this.config.mlBackend === 'auto' ? '' : this.config.mlBackend,
-    }).catch((error: Error) => {
-      this.backend = undefined;
-      throw error;
-    });
-    const backend = await this.backend;
+    const backend = await this.mlBackend.ready();
     const spec: ModelSpec = modelSpec({ ...(project.modelSpec as Partial<ModelSpec>), seed: project.seed });
     const run = await this.models.startRun(projectId, `training-${job.id}`, spec);
     if (run.status === 'ready') {
