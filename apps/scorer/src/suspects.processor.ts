@@ -2,7 +2,6 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
 import {
   DatasetVersionsRepository,
-  type LabeledItem,
   ModelsRepository,
   ProjectsRepository,
   type SuspectRow,
@@ -26,8 +25,8 @@ import {
 } from '@labelloop/queue';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
-import { modelInput, storedBytes } from '../../trainer/src/model-input';
-import { buildTrainingSet, featurizerConfig, TrainingRefused } from '../../trainer/src/training-set';
+import { loadLabeledSet } from '../../trainer/src/labeled-set';
+import { featurizerConfig, TrainingRefused } from '../../trainer/src/training-set';
 import { MlBackend } from '../../trainer/src/ml-backend';
 
 /** Folds of the k-fold when the pool has enough labeled items. */
@@ -86,18 +85,9 @@ export class SuspectsProcessor implements OnModuleInit {
     await this.mlBackend.ready();
 
     const kind = project.inputKind;
-    const items = await this.datasets.labeledItems(projectId, version.watermark);
-    const bytes = await storedBytes(this.store, items);
     let set;
     try {
-      set = buildTrainingSet(
-        project.labels,
-        items,
-        (item): { item: LabeledItem; input: ReturnType<typeof modelInput> } => ({
-          item,
-          input: modelInput(kind, item.payload, bytes.get(item.id)),
-        }),
-      );
+      set = await loadLabeledSet(this.datasets, this.store, project, version.watermark);
     } catch (error) {
       if (error instanceof TrainingRefused) throw new UnrecoverableError(error.message);
       throw error;

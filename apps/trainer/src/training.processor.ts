@@ -34,8 +34,8 @@ import {
 } from '@labelloop/queue';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
-import { modelInput, storedBytes } from './model-input';
-import { buildTrainingSet, featurizerConfig, TrainingRefused } from './training-set';
+import { inputsOf, loadLabeledSet } from './labeled-set';
+import { featurizerConfig, TrainingRefused } from './training-set';
 import { MlBackend } from './ml-backend';
 
 export interface TrainingResult {
@@ -109,11 +109,8 @@ export class TrainingProcessor implements OnModuleInit {
         await this.models.attachDatasetVersion(run.id, version.id);
         await this.retrainCounter.reset(projectId);
       }
-      const items = await this.datasets.labeledItems(projectId, version.watermark);
-      const bytes = await storedBytes(this.store, items);
-      const set = buildTrainingSet(project.labels, items, (item) =>
-        modelInput(kind, item.payload, bytes.get(item.id)),
-      );
+      const labeled = await loadLabeledSet(this.datasets, this.store, project, version.watermark);
+      const set = { train: inputsOf(labeled.train), holdout: inputsOf(labeled.holdout) };
       const featurizer = fitFeaturizer(featurizerConfig(kind, set.train.inputs[0]), set.train.inputs);
       const numClasses = project.labels.length;
       const started = performance.now();

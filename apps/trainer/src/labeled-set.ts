@@ -1,0 +1,33 @@
+import type { DatasetVersionsRepository, LabeledItem, ProjectRecord } from '@labelloop/db';
+import type { ObjectStore } from '@labelloop/storage';
+import { type ModelInput, modelInput, storedBytes } from './model-input';
+import { buildTrainingSet, type Split, type TrainingSet } from './training-set';
+
+export interface LabeledRow {
+  item: LabeledItem;
+  input: ModelInput;
+}
+
+/**
+ * A project's labels as of a dataset version's watermark, as model inputs split into
+ * train (pool) and holdout. Shared by training and label-issue detection so both see
+ * the same items the same way. Throws TrainingRefused like buildTrainingSet.
+ */
+export async function loadLabeledSet(
+  datasets: DatasetVersionsRepository,
+  store: ObjectStore,
+  project: ProjectRecord,
+  watermark: string,
+): Promise<TrainingSet<LabeledRow>> {
+  const items = await datasets.labeledItems(project.id, watermark);
+  const bytes = await storedBytes(store, items);
+  return buildTrainingSet(project.labels, items, (item) => ({
+    item,
+    input: modelInput(project.inputKind, item.payload, bytes.get(item.id)),
+  }));
+}
+
+/** The same split with the model inputs only. */
+export function inputsOf(split: Split<LabeledRow>): Split<ModelInput> {
+  return { inputs: split.inputs.map((row) => row.input), labels: split.labels };
+}
