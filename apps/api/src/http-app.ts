@@ -5,12 +5,14 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@labelloop/config';
 import { Metrics, PinoNestLogger } from '@labelloop/observability';
 import type { Logger } from 'pino';
+import { mountQueueDashboard } from './admin/queue-dashboard';
 import { ErrorFilter } from './common/error.filter';
 import { NDJSON } from './items/items.controller';
 
 /**
  * Builds the Fastify-based Nest application for any role: every role serves
- * /health/* and /metrics; the api role adds /v1 and the OpenAPI document at /docs.
+ * /health/* and /metrics; the api role adds /v1, the OpenAPI document at /docs
+ * and the queue dashboard at /admin/queues.
  */
 export async function createHttpApp(
   root: DynamicModule,
@@ -54,6 +56,7 @@ export async function createHttpApp(
         .build(),
     );
     SwaggerModule.setup('docs', app, document);
+    await mountQueueDashboard(app);
   }
   return app;
 }
