@@ -49,9 +49,17 @@ export type {
 export { Classifier, type ClassifierShape, type ForwardOptions } from './models/classifier';
 export { classWeights, type EpochLog, trainClassifier, type TrainInput, type TrainResult } from './train';
 export { predictProbabilities, scorePool, scoreRows, type ScoreOptions, type ScoreResult } from './scoring';
-export { bald, entropy, leastConfidence, margin, uncertainty } from './acquisition/uncertainty';
+export {
+  bald,
+  entropy,
+  leastConfidence,
+  margin,
+  mcMargin,
+  mcMean,
+  uncertainty,
+} from './acquisition/uncertainty';
 export { kCenterGreedy, kMeansPlusPlus } from './acquisition/diversity';
-export { coldStart, selectBatch, type SelectInput, topIndices } from './acquisition/select';
+export { balancedOrder, coldStart, selectBatch, type SelectInput, topIndices } from './acquisition/select';
 export {
   findLabelIssues,
   type IssueRanking,
@@ -75,4 +83,14 @@ export {
   saveArtifact,
   WEIGHTS_FILE,
 } from './artifact';
+export {
+  BUNDLE_FILES,
+  BundleError,
+  type BundleInfo,
+  CHECKSUMS_FILE,
+  DEFAULT_MAX_UNPACKED_BYTES,
+  packBundle,
+  type UnpackedBundle,
+  unpackBundle,
+} from './bundle';
 export { createRng, deriveSeed, permutation, type Rng, sampleIndices, shuffleInPlace } from './random';

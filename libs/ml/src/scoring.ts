@@ -1,4 +1,4 @@
-import { bald, uncertainty } from './acquisition/uncertainty';
+import { bald, mcMargin, mcMean, uncertainty } from './acquisition/uncertainty';
 import {
   type DenseMatrix,
   denseMatrix,
@@ -13,7 +13,7 @@ import type { AcquisitionSpec } from './spec';
 import { tf } from './tf';
 
 export interface ScoreResult {
-  /** n x classes, row-major (for `bald`: the mean over the MC passes). */
+  /** n x classes, row-major (for `bald` and `mc_margin`: the mean over the MC passes). */
   probabilities: Float32Array;
   /** Uncertainty per row for the spec's strategy, higher = more worth labeling (zeros for `random`). */
   scores: Float32Array;
@@ -67,11 +67,11 @@ export function scoreRows(
   const embDim = model.penultimateDim;
   const probabilities = new Float32Array(n * c);
   const embeddings = linear || !wantEmbeddings ? null : new Float32Array(n * embDim);
-  const mc =
-    spec.strategy === 'bald' ? Array.from({ length: spec.mcPasses }, () => new Float32Array(n * c)) : [];
-  if (spec.strategy === 'bald' && !(model.spec.dropout > 0)) {
+  const monteCarlo = spec.strategy === 'bald' || spec.strategy === 'mc_margin';
+  const mc = monteCarlo ? Array.from({ length: spec.mcPasses }, () => new Float32Array(n * c)) : [];
+  if (monteCarlo && !(model.spec.dropout > 0)) {
     throw new Error(
-      'strategy "bald" needs a model trained with dropout > 0 (MC dropout has nothing to sample)',
+      `strategy "${spec.strategy}" needs a model trained with dropout > 0 (MC dropout has nothing to sample)`,
     );
   }
   for (let start = 0; start < n; start += chunkSize) {
@@ -95,11 +95,10 @@ export function scoreRows(
   }
   let scores: Float32Array;
   if (spec.strategy === 'random') scores = new Float32Array(n);
-  else if (spec.strategy === 'bald') {
-    scores = bald(mc, c);
+  else if (spec.strategy === 'bald' || spec.strategy === 'mc_margin') {
+    scores = spec.strategy === 'bald' ? bald(mc, c) : mcMargin(mc, c);
     // The MC mean is the better-calibrated prediction when we sampled it anyway.
-    probabilities.fill(0);
-    for (const s of mc) for (let i = 0; i < s.length; i++) probabilities[i] += s[i] / mc.length;
+    probabilities.set(mcMean(mc));
   } else scores = uncertainty(spec.strategy, probabilities, c);
   const emb: FeatureMatrix = embeddings
     ? denseMatrix(n, embDim, embeddings)

@@ -59,7 +59,7 @@ export function modelSpec(partial: Partial<ModelSpec> = {}): ModelSpec {
   return spec;
 }
 
-export type Strategy = 'random' | 'least_confidence' | 'margin' | 'entropy' | 'bald';
+export type Strategy = 'random' | 'least_confidence' | 'margin' | 'entropy' | 'bald' | 'mc_margin';
 export type DiversityMethod = 'k_center' | 'kmeans_pp';
 
 export interface AcquisitionSpec {
@@ -69,8 +69,13 @@ export interface AcquisitionSpec {
   diversityMethod: DiversityMethod;
   /** Candidates considered by diversity = batch size x this. */
   candidateMultiplier: number;
-  /** MC-dropout passes for `bald`. */
+  /** MC-dropout passes for `bald` and `mc_margin`. */
   mcPasses: number;
+  /**
+   * Share the batch out evenly over the predicted classes (the most uncertain rows of each), so querying
+   * near the boundary does not fill a batch with one side of it.
+   */
+  classBalanced: boolean;
   seed: number;
 }
 
@@ -86,6 +91,7 @@ export const DEFAULT_ACQUISITION: Readonly<AcquisitionSpec> = Object.freeze({
   diversityMethod: 'k_center',
   candidateMultiplier: 5,
   mcPasses: 10,
+  classBalanced: false,
   seed: 0,
 });
 

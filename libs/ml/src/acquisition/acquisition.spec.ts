@@ -1,8 +1,8 @@
 import { denseMatrix } from '../matrix';
 import { acquisitionSpec } from '../spec';
 import { kCenterGreedy, kMeansPlusPlus } from './diversity';
-import { coldStart, selectBatch, topIndices } from './select';
-import { bald, entropy, leastConfidence, margin } from './uncertainty';
+import { balancedOrder, coldStart, selectBatch, topIndices } from './select';
+import { bald, entropy, leastConfidence, margin, mcMargin, mcMean } from './uncertainty';
 
 const probs = (rows: number[][]) => Float32Array.from(rows.flat());
 
@@ -59,6 +59,58 @@ describe('uncertainty strategies', () => {
     const a = probs([[1, 0]]);
     const b = probs([[0, 1]]);
     expect(bald([a, b], 2)[0]).toBeCloseTo(Math.log(2), 5);
+  });
+});
+
+describe('MC-dropout margin', () => {
+  it('averages the passes and takes the margin of the mean', () => {
+    const a = probs([
+      [0.9, 0.1],
+      [0.6, 0.4],
+    ]);
+    const b = probs([
+      [0.1, 0.9],
+      [0.8, 0.2],
+    ]);
+    expect(Array.from(mcMean([a, b]))).toEqual([
+      expect.closeTo(0.5, 6),
+      expect.closeTo(0.5, 6),
+      expect.closeTo(0.7, 6),
+      expect.closeTo(0.3, 6),
+    ]);
+    // Each pass alone is confident on row 0, but they disagree: its mean sits on the boundary.
+    const m = mcMargin([a, b], 2);
+    expect(m[0]).toBeCloseTo(1, 5);
+    expect(m[1]).toBeCloseTo(0.6, 5);
+    expect(margin(a, 2)[0]).toBeCloseTo(0.2, 5);
+  });
+});
+
+describe('class-balanced selection', () => {
+  // Rows 0-3 are predicted class 0 and the most uncertain; rows 4-5 are predicted class 1.
+  const p = probs([
+    [0.55, 0.45],
+    [0.56, 0.44],
+    [0.57, 0.43],
+    [0.58, 0.42],
+    [0.3, 0.7],
+    [0.1, 0.9],
+  ]);
+  const scores = margin(p, 2);
+
+  it('deals the rows round-robin over the predicted classes, most uncertain first', () => {
+    expect(balancedOrder(scores, p, 2)).toEqual([0, 4, 1, 5, 2, 3]);
+  });
+
+  it('selectBatch takes the most uncertain rows of each predicted class', () => {
+    expect(selectBatch({ scores, batchSize: 2, spec: acquisitionSpec({ diversity: false }) })).toEqual([
+      0, 1,
+    ]);
+    const balanced = acquisitionSpec({ diversity: false, classBalanced: true });
+    expect(selectBatch({ scores, probabilities: p, batchSize: 2, spec: balanced })).toEqual([0, 4]);
+    // A class that runs out leaves its turns to the others.
+    expect(selectBatch({ scores, probabilities: p, batchSize: 5, spec: balanced })).toEqual([0, 4, 1, 5, 2]);
+    expect(() => selectBatch({ scores, batchSize: 2, spec: balanced })).toThrow(/probabilities/);
   });
 });
 

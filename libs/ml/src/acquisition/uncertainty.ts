@@ -65,9 +65,27 @@ export function bald(samples: Float32Array[], numClasses: number): Float32Array 
   return out;
 }
 
-/** Scores for a probability-based strategy (`bald` needs MC samples: use `bald`; `random` has no scores). */
+/** Mean of T MC-dropout passes (each n x classes): the better-calibrated prediction of a dropout model. */
+export function mcMean(samples: Float32Array[]): Float32Array {
+  if (samples.length === 0) throw new Error('an MC mean needs at least one sample');
+  const out = new Float32Array(samples[0].length);
+  for (const s of samples) for (let i = 0; i < s.length; i++) out[i] += s[i] / samples.length;
+  return out;
+}
+
+/**
+ * `mc_margin`: margin of the MC-dropout mean instead of the single deterministic pass. A lightly trained
+ * high-dimensional model is overconfident on rows it has few features for; averaging dropout passes pulls
+ * those towards the boundary, so the score ranks by how close the row is to the boundary the model is
+ * actually sure of.
+ */
+export function mcMargin(samples: Float32Array[], numClasses: number): Float32Array {
+  return margin(mcMean(samples), numClasses);
+}
+
+/** Scores for a probability-based strategy (MC strategies need samples: `bald`, `mcMargin`; `random` has none). */
 export function uncertainty(
-  strategy: Exclude<Strategy, 'bald' | 'random'>,
+  strategy: Exclude<Strategy, 'bald' | 'mc_margin' | 'random'>,
   probs: Float32Array,
   numClasses: number,
 ) {

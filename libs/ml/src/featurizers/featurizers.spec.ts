@@ -68,6 +68,26 @@ describe('image featurizer', () => {
     expect(m.kind === 'dense' && m.data.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 
+  it('copies an image of the model size as the resize would (scaled per config)', () => {
+    const gray = { data: [0, 51, 102, 255], width: 2, height: 2, channels: 1 as const };
+    const unit = fitFeaturizer(imageConfig({ width: 2, height: 2, channels: 1 }), []).transform([gray]);
+    expect(Array.from(unit.kind === 'dense' ? unit.data : [])).toEqual([0, 0.2, 0.4, 1].map(Math.fround));
+    const centered = fitFeaturizer(imageConfig({ width: 2, height: 2, channels: 1, scale: 'centered' }), []);
+    const m = centered.transform([gray]);
+    expect(Array.from(m.kind === 'dense' ? m.data : [])).toEqual([-1, -0.6, -0.2, 1].map(Math.fround));
+    // A 4x4 image resized to 2x2 averages each 2x2 block (the general path).
+    const big = {
+      data: Array.from({ length: 16 }, (_, i) => i * 10),
+      width: 4,
+      height: 4,
+      channels: 1 as const,
+    };
+    const small = fitFeaturizer(imageConfig({ width: 2, height: 2, channels: 1 }), []).transform([big]);
+    expect(Array.from(small.kind === 'dense' ? small.data : []).map((v) => Math.round(v * 255))).toEqual([
+      25, 45, 105, 125,
+    ]);
+  });
+
   it('rejects bytes that are not an image', () => {
     const f = fitFeaturizer(imageConfig(), []);
     expect(() => f.transform([new Uint8Array([1, 2, 3, 4])])).toThrow(/neither PNG nor JPEG/);
