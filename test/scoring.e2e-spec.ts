@@ -69,6 +69,17 @@ describe('scoring', () => {
     const [model] = (await t.call('GET', `/v1/projects/${projectId}/models`)).body.data;
     expect(model).toMatchObject({ promoted: true });
     expect(scoring.returnvalue).toMatchObject({ modelVersionId: model.id, queued: 30 });
+    expect(scoring.returnvalue.timings).toEqual({
+      loadMs: expect.any(Number),
+      scoreMs: expect.any(Number),
+      rewriteMs: expect.any(Number),
+    });
+    // The suspects refresh of the model was asked for by the scoring, after the queue was rewritten.
+    const [suspects] = (await t.app.get(JobQueues).suspects.getJobs()).filter(
+      (job) => job?.data.projectId === projectId,
+    );
+    expect(suspects.data).toEqual({ projectId, modelVersionId: model.id });
+    expect(suspects.timestamp).toBeGreaterThanOrEqual(scoring.processedOn!);
     expect(scoring.progress).toEqual({ scored: scoring.returnvalue.scored });
 
     // A prediction for every unlabeled pool item, by the promoted model.

@@ -170,6 +170,7 @@ describe('training', () => {
     expect((await t.call('GET', `/v1/projects/${projectId}/jobs`, undefined, viewer)).status).toBe(200);
     expect((await t.call('GET', `/v1/projects/${projectId}/models`, undefined, viewer)).body).toEqual({
       data: [],
+      nextCursor: null,
     });
   });
 });

@@ -7,6 +7,8 @@ export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 
 export interface BenchServer {
   baseUrl: string;
+  /** The benchmark database, for worker processes of the same service. */
+  databaseUrl: string;
   /** Vacuums and analyzes the benchmark database, as autovacuum would after a bulk load. */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startBenchServer(port = 3900, env: Record<string, string> 
   }
   return {
     baseUrl,
+    databaseUrl: url.toString(),
     settle: async () => {
       const client = new Client({ connectionString: url.toString() });
       await client.connect();

@@ -12,6 +12,11 @@ import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { ItemsImportService } from './items/items-import.service';
 import { ItemsController } from './items/items.controller';
 import { ItemsService } from './items/items.service';
+import { MlBackend } from '../../trainer/src/ml-backend';
+import { ModelBundlesService } from './models/model-bundles.service';
+import { ModelServingService } from './models/model-serving.service';
+import { ModelsController } from './models/models.controller';
+import { ModelsService } from './models/models.service';
 import { ProjectsController } from './projects/projects.controller';
 import { ProjectsService } from './projects/projects.service';
 import { StatsController } from './stats/stats.controller';
@@ -22,6 +27,10 @@ import { TasksService } from './tasks/tasks.service';
 import { RetrainTrigger } from './training/retrain-trigger';
 import { TrainingController } from './training/training.controller';
 import { TrainingService } from './training/training.service';
+import { VersionExportService } from './versions/version-export.service';
+import { VersionsController } from './versions/versions.controller';
+import { VersionsService } from './versions/versions.service';
+import { LABEL_STUDIO_CONTROLLERS, LABEL_STUDIO_PROVIDERS } from './label-studio';
 
 /** The REST API under /v1. Needs the database, Redis, object store and observability modules. */
 @Module({
@@ -34,6 +43,9 @@ import { TrainingService } from './training/training.service';
     StatsController,
     TrainingController,
     SuspectsController,
+    ...LABEL_STUDIO_CONTROLLERS,
+    VersionsController,
+    ModelsController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -48,8 +60,15 @@ import { TrainingService } from './training/training.service';
     StatsService,
     TrainingService,
     RetrainTrigger,
+    VersionsService,
+    VersionExportService,
+    MlBackend,
+    ModelsService,
+    ModelBundlesService,
+    ModelServingService,
+    ...LABEL_STUDIO_PROVIDERS,
   ],
-  exports: [ApiKeyService],
+  exports: [ApiKeyService, ModelServingService],
 })
 export class ApiModule implements OnModuleInit {
   constructor(

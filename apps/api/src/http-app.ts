@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { mountQueueDashboard } from './admin/queue-dashboard';
 import { ErrorFilter } from './common/error.filter';
 import { NDJSON } from './items/items.controller';
+import { MODEL_BUNDLE_CONTENT_TYPES } from './models/model-bundles.service';
 
 /**
  * Builds the Fastify-based Nest application for any role: every role serves
@@ -27,6 +28,12 @@ export async function createHttpApp(
   const fastify = app.getHttpAdapter().getInstance();
   // NDJSON imports are consumed as a stream by the handler, never buffered (and so not body-limited).
   fastify.addContentTypeParser(NDJSON, (_request, payload, done) => done(null, payload));
+  // Model bundle imports arrive as the raw .tar.gz, buffered up to their own limit.
+  fastify.addContentTypeParser(
+    MODEL_BUNDLE_CONTENT_TYPES,
+    { parseAs: 'buffer', bodyLimit: config.models.bundleMaxBytes },
+    (_request, body, done) => done(null, body),
+  );
   const metrics = app.get(Metrics);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -24,11 +24,15 @@ import {
 } from '@labelloop/ml';
 import { LOGGER, Metrics } from '@labelloop/observability';
 import {
+  JobQueues,
   QUEUE_NAMES,
   QueueWorkers,
   SCORING_JOB,
   type ScoringJobData,
   type ScoringProgress,
+  SUSPECTS_JOB,
+  type SuspectsJobData,
+  suspectsJobOptions,
 } from '@labelloop/queue';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
@@ -47,6 +51,17 @@ export interface ScoringResult {
   scored: number;
   queued: number;
   removed: number;
+  /** Milliseconds per stage: loading the model, scoring the pool (read, featurize, predict, write), rewriting the queue. */
+  timings: { loadMs: number; scoreMs: number; rewriteMs: number };
+}
+
+/**
+ * A promise awaited later, after other awaits: a rejection meanwhile must not count as unhandled (which would
+ * end the process); awaiting it still throws.
+ */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** The acquisition settings a project stores (see the API's acquisitionSpec schema). */
@@ -60,7 +75,7 @@ interface StoredAcquisition {
  * The `scoring` queue's `score` job: rank the project's unlabeled pool with its promoted model. Streams the
  * pool in id-ordered pages, writes every item's prediction, keeps the best candidates by acquisition score,
  * picks the queue among them (diversity by the library's batch selection) and rewrites the open tasks to
- * that ranking with the model's guess as pre-label.
+ * that ranking with the model's guess as pre-label. Then it asks for the model's suspects refresh.
  */
 @Injectable()
 export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
@@ -73,6 +88,7 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     private readonly workers: QueueWorkers,
+    private readonly queues: JobQueues,
     private readonly mlBackend: MlBackend,
     private readonly projects: ProjectsRepository,
     private readonly models: ModelsRepository,
@@ -95,8 +111,18 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
     if (!project) throw new UnrecoverableError(`project ${projectId} does not exist`);
     // A job folded into a waiting one (deduplication) names an older model: the promoted one is the truth.
     const promoted = await this.models.promoted(projectId);
-    if (!promoted?.artifactKey) return { modelVersionId: null, scored: 0, queued: 0, removed: 0 };
+    if (!promoted?.artifactKey) {
+      return {
+        modelVersionId: null,
+        scored: 0,
+        queued: 0,
+        removed: 0,
+        timings: { loadMs: 0, scoreMs: 0, rewriteMs: 0 },
+      };
+    }
+    const started = performance.now();
     const { model, featurizer, manifest } = await this.artifact(promoted);
+    const loaded = performance.now();
     const stored = project.acquisitionSpec as StoredAcquisition;
     const spec = acquisitionSpec({
       strategy: stored.strategy,
@@ -115,10 +141,17 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
       return featurizer.transform(items.map((item) => modelInput(kind, item.payload, bytes.get(item.id))));
     };
 
+    // PostgreSQL works on another core: the next page is read and the previous one's predictions written
+    // while this page is featurized and scored (one read and one write in flight at most).
+    const pageAfter = (after: string | null) =>
+      quiet(this.predictions.unlabeledPoolPage(projectId, after, PAGE_SIZE));
     let scored = 0;
-    for (let after: string | null = null; ;) {
-      const page = await this.predictions.unlabeledPoolPage(projectId, after, PAGE_SIZE);
+    let next = pageAfter(null);
+    let writing: Promise<void> = Promise.resolve();
+    for (;;) {
+      const page = await next;
       if (page.length === 0) break;
+      next = pageAfter(page[page.length - 1].id);
       const { probabilities, scores } = scoreRows(model, await featuresOf(page), spec, { embeddings: false });
       const rows = page.map((item, r) => {
         const top = topClass(probabilities, r, numClasses);
@@ -137,13 +170,14 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
           uncertainty: candidate.score,
         };
       });
-      await this.predictions.upsert(projectId, promoted.id, numClasses, rows);
+      await writing;
+      writing = quiet(this.predictions.upsert(projectId, promoted.id, numClasses, rows));
       scored += page.length;
       this.metrics.itemsScoredTotal.inc({ project: projectId }, page.length);
-      after = page[page.length - 1].id;
       const progress: ScoringProgress = { scored };
       await job.updateProgress(progress).catch(() => undefined);
     }
+    await writing;
 
     let best = candidates.best();
     let embeddings: FeatureMatrix | undefined;
@@ -166,12 +200,29 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
       preLabel: c.label,
       preLabelProb: c.probability,
     }));
+    const rewriting = performance.now();
     const { removed, written } = await this.tasks.rewriteQueue(projectId, ranked);
+    const timings = {
+      loadMs: Math.round(loaded - started),
+      scoreMs: Math.round(rewriting - loaded),
+      rewriteMs: Math.round(performance.now() - rewriting),
+    };
+    // The label-error k-fold of this model comes after the queue is served, never competing with it.
+    const suspects: SuspectsJobData = { projectId, modelVersionId: promoted.id };
+    await this.queues.suspects.add(SUSPECTS_JOB, suspects, suspectsJobOptions(projectId));
     this.logger.info(
-      { component: 'scorer', projectId, model: promoted.number, scored, queued: written, removed },
+      {
+        component: 'scorer',
+        projectId,
+        model: promoted.number,
+        scored,
+        queued: written,
+        removed,
+        ...timings,
+      },
       'pool scored',
     );
-    return { modelVersionId: promoted.id, scored, queued: written, removed };
+    return { modelVersionId: promoted.id, scored, queued: written, removed, timings };
   }
 
   /** The model of a version, from the cache or the object store. */

@@ -24,11 +24,8 @@ import {
   RetrainCounter,
   SCORING_JOB,
   scoringJobOptions,
-  SUSPECTS_JOB,
-  suspectsJobOptions,
   TRAINING_JOB,
   type ScoringJobData,
-  type SuspectsJobData,
   type TrainingJobData,
   type TrainingProgress,
 } from '@labelloop/queue';
@@ -94,7 +91,9 @@ export class TrainingProcessor implements OnModuleInit {
     if (!project) throw new UnrecoverableError(`project ${projectId} does not exist`);
     const kind = project.inputKind;
     const backend = await this.mlBackend.ready();
-    const spec: ModelSpec = modelSpec({ ...(project.modelSpec as Partial<ModelSpec>), seed: project.seed });
+    // A pinned seed (POST train {seed}) reproduces a run; otherwise the project's.
+    const seed = job.data.seed ?? project.seed;
+    const spec: ModelSpec = modelSpec({ ...(project.modelSpec as Partial<ModelSpec>), seed });
     const run = await this.models.startRun(projectId, `training-${job.id}`, spec);
     if (run.status === 'ready') {
       // The run finished before this retry; the scoring it asked for may not have been enqueued.
@@ -104,6 +103,17 @@ export class TrainingProcessor implements OnModuleInit {
     }
     try {
       let version = run.datasetVersionId ? await this.datasets.findById(run.datasetVersionId) : null;
+      const pinned = job.data.datasetVersion;
+      if (!version && pinned) {
+        // Retraining on a given frozen version: no new version, and the retrain counter keeps counting.
+        version = await this.datasets.findById(pinned.id);
+        if (!version || version.projectId !== projectId) {
+          throw new TrainingRefused(
+            `dataset version ${pinned.number} of project ${projectId} does not exist`,
+          );
+        }
+        await this.models.attachDatasetVersion(run.id, version.id);
+      }
       if (!version) {
         version = await this.datasets.freeze(projectId, 'training', 'trainer');
         await this.models.attachDatasetVersion(run.id, version.id);
@@ -180,11 +190,12 @@ export class TrainingProcessor implements OnModuleInit {
     }
   }
 
-  /** The promoted model ranks the pool next, and the suspects are refreshed (each deduplicated per project). */
+  /**
+   * The promoted model ranks the pool next (deduplicated per project). The suspects refresh follows that
+   * scoring (the scorer enqueues it) rather than running beside it: in one process they would share a thread.
+   */
   private async enqueueScoring(projectId: string, modelVersionId: string): Promise<void> {
     const data: ScoringJobData = { projectId, modelVersionId };
     await this.queues.scoring.add(SCORING_JOB, data, scoringJobOptions(projectId));
-    const suspects: SuspectsJobData = { projectId, modelVersionId };
-    await this.queues.suspects.add(SUSPECTS_JOB, suspects, suspectsJobOptions(projectId));
   }
 }

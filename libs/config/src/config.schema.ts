@@ -30,6 +30,7 @@ export const configSchema = z.object({
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
   LEASE_SECONDS: positiveInt.default(600),
   BODY_LIMIT_BYTES: positiveInt.default(10 * 1024 * 1024),
+  MODEL_BUNDLE_MAX_BYTES: positiveInt.default(256 * 1024 * 1024),
   IMPORT_MAX_JSON_ITEMS: positiveInt.default(10_000),
   IMPORT_MAX_NDJSON_ITEMS: positiveInt.default(1_000_000),
   TASKS_NEXT_MAX: positiveInt.default(100),

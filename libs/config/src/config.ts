@@ -22,6 +22,8 @@ export interface AppConfig {
   auth: { adminApiKey: string | undefined; keyCacheSeconds: number };
   tasks: { leaseSeconds: number; nextMax: number; coldStartQueueSize: number };
   imports: { maxJsonItems: number; maxNdjsonItems: number };
+  /** Largest model bundle upload (POST /v1/projects/:id/models/import), also its unpacked size bound. */
+  models: { bundleMaxBytes: number };
   shutdownDelayMs: number;
   logLevel: string;
   mlBackend: string;
@@ -82,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       coldStartQueueSize: e.COLD_START_QUEUE_SIZE,
     },
     imports: { maxJsonItems: e.IMPORT_MAX_JSON_ITEMS, maxNdjsonItems: e.IMPORT_MAX_NDJSON_ITEMS },
+    models: { bundleMaxBytes: e.MODEL_BUNDLE_MAX_BYTES },
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     logLevel: e.LOG_LEVEL,
     mlBackend: e.ML_BACKEND,

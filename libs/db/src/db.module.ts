@@ -15,6 +15,10 @@ import { DatasetVersionsRepository } from './repositories/dataset-versions.repos
 import { ModelsRepository } from './repositories/models.repository';
 import { PredictionsRepository } from './repositories/predictions.repository';
 import { SuspectsRepository } from './repositories/suspects.repository';
+import { LabelStudioConnectorsRepository } from './repositories/label-studio-connectors.repository';
+import { LabelStudioEventsRepository } from './repositories/label-studio-events.repository';
+import { LabelStudioAnnotationsRepository } from './repositories/label-studio-annotations.repository';
+import { LabelStudioItemsRepository } from './repositories/label-studio-items.repository';
 
 const repositories = [
   ApiKeysRepository,
@@ -28,6 +32,10 @@ const repositories = [
   ModelsRepository,
   PredictionsRepository,
   SuspectsRepository,
+  LabelStudioConnectorsRepository,
+  LabelStudioEventsRepository,
+  LabelStudioAnnotationsRepository,
+  LabelStudioItemsRepository,
 ];
 
 @Global()

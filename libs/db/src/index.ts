@@ -14,3 +14,7 @@ export * from './repositories/dataset-versions.repository';
 export * from './repositories/models.repository';
 export * from './repositories/predictions.repository';
 export * from './repositories/suspects.repository';
+export * from './repositories/label-studio-connectors.repository';
+export * from './repositories/label-studio-events.repository';
+export * from './repositories/label-studio-annotations.repository';
+export * from './repositories/label-studio-items.repository';

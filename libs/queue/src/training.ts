@@ -11,6 +11,13 @@ export interface TrainingJobData {
   reason: 'threshold' | 'manual';
   /** Name of the API key that asked for it (manual runs). */
   requestedBy?: string;
+  /**
+   * Train on this existing dataset version (id; the number is for people reading the job) instead of
+   * freezing a new one: with `seed`, the run reproduces an earlier one.
+   */
+  datasetVersion?: { id: string; number: number };
+  /** Seed of the model spec instead of the project's. */
+  seed?: number;
 }
 
 /** Progress a training job reports while it runs (job.progress). */
@@ -36,11 +43,19 @@ export function trainingDedupId(projectId: string): string {
   return `train:${projectId}`;
 }
 
-/** Options to add one training job for a project. */
-export function trainingJobOptions(projectId: string): JobsOptions {
+/**
+ * Deduplication key of a pinned training (a given dataset version and/or seed): it is never folded into a
+ * training of other inputs, only into the same request.
+ */
+export function pinnedTrainingDedupId(projectId: string, datasetVersion?: number, seed?: number): string {
+  return `train:${projectId}:v${datasetVersion ?? 'new'}:s${seed ?? 'project'}`;
+}
+
+/** Options to add one training job for a project (`dedupId` for pinned trainings). */
+export function trainingJobOptions(projectId: string, dedupId = trainingDedupId(projectId)): JobsOptions {
   return {
     ...TRAINING_JOB_OPTIONS,
-    deduplication: { id: trainingDedupId(projectId), keepLastIfActive: true },
+    deduplication: { id: dedupId, keepLastIfActive: true },
   };
 }
 

@@ -16,11 +16,11 @@ const appendSchema = z.strictObject({
 
 @ApiTags('annotations')
 @ApiBearerAuth()
-@Controller('v1/items/:id/annotations')
+@Controller('v1')
 export class AnnotationsController {
   constructor(private readonly annotations: AnnotationsService) {}
 
-  @Post()
+  @Post('items/:id/annotations')
   @HttpCode(201)
   @RequireRole('annotator')
   @UseInterceptors(IdempotencyInterceptor)
@@ -35,5 +35,19 @@ export class AnnotationsController {
     @Body(new ZodPipe(appendSchema)) body: z.infer<typeof appendSchema>,
   ) {
     return this.annotations.append(principal, parseId('item', id), body);
+  }
+
+  @Post('annotations/:id/revert')
+  @HttpCode(201)
+  @RequireRole('annotator')
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' })
+  @ApiOperation({
+    summary:
+      'Revert an annotation: a new annotation (source review) restoring the label the item had just before it, ' +
+      'or a retraction when it had none; nothing is deleted',
+  })
+  revert(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return this.annotations.revert(principal, parseId('annotation', id));
   }
 }

@@ -40,4 +40,35 @@ export class AnnotationsService {
     const project = await this.projects.findById(item.projectId);
     throw ApiError.unknownLabel(input.label, project?.labels ?? []);
   }
+
+  /**
+   * Appends an annotation (source `review`, by the caller) that gives the item back the label it had
+   * just before annotation `id`: a retraction when it had none. The log keeps both; nothing is deleted.
+   */
+  async revert(principal: Principal, id: string) {
+    const found = await this.annotations.findWithPriorLabel(id);
+    if (!found) throw ApiError.notFound('annotation', id);
+    assertProjectAccess(principal, found.projectId);
+    const itemId = found.annotation.itemId;
+    const target = {
+      itemId,
+      annotator: principal.name,
+      source: 'review' as const,
+      scopeProjectId: found.projectId,
+    };
+    const written =
+      found.priorLabel === null
+        ? await this.annotations.retractForItem(target)
+        : await this.annotations.appendForItem({ ...target, label: found.priorLabel, leadTimeMs: null });
+    if (!written) {
+      // The item is there (the log references it), so only a label dropped from the set since can refuse it.
+      throw ApiError.conflict(
+        `label ${JSON.stringify(found.priorLabel)} is no longer in the project's label set; annotate the item instead`,
+        { field: 'label' },
+      );
+    }
+    if (written.label !== null) this.metrics.recordLabel(written.projectId, principal.name, undefined);
+    await this.retrain.labelWritten(written.projectId);
+    return { ...written, revertedAnnotationId: id };
+  }
 }

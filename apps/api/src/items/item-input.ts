@@ -7,6 +7,12 @@ const common = {
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** Optional known label; recorded as an annotation with source `import`. */
   label: z.string().min(1).optional(),
+  /** Who gave the label and when, as an exported dataset version writes them; only with a label. */
+  annotator: z.string().trim().min(1).max(200).optional(),
+  labeledAt: z.iso
+    .datetime({ offset: true })
+    .refine((value) => Date.parse(value) <= Date.now(), { message: 'must not be in the future' })
+    .optional(),
 };
 
 const textItem = z.strictObject({ ...common, text: z.string().min(1).max(1_000_000) });
@@ -47,11 +53,17 @@ export interface PreparedItem {
   contentHash: string;
   metadataJson: string;
   label: string | null;
+  annotator: string | null;
+  labeledAt: Date | null;
 }
 
 export function prepareItem(input: ItemInput): PreparedItem {
   const metadataJson = input.metadata ? JSON.stringify(input.metadata) : '{}';
   const label = input.label ?? null;
+  const provenance = {
+    annotator: input.annotator ?? null,
+    labeledAt: input.labeledAt === undefined ? null : new Date(input.labeledAt),
+  };
   if ('imageBase64' in input && input.imageBase64 !== undefined) {
     const bytes = Buffer.from(input.imageBase64, 'base64');
     return {
@@ -61,6 +73,7 @@ export function prepareItem(input: ItemInput): PreparedItem {
       contentHash: sha256(bytes),
       metadataJson,
       label,
+      ...provenance,
     };
   }
   let payloadJson: string;
@@ -74,6 +87,7 @@ export function prepareItem(input: ItemInput): PreparedItem {
     contentHash: sha256(payloadJson),
     metadataJson,
     label,
+    ...provenance,
   };
 }
 

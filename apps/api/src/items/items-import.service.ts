@@ -112,6 +112,12 @@ export class ItemsImportService {
             { [unit]: position, field: 'label', allowed: project.labels },
           );
         }
+        if (input.label === undefined && (input.annotator !== undefined || input.labeledAt !== undefined)) {
+          throw ApiError.badRequest(`${where}: annotator and labeledAt describe a label; give a label too`, {
+            [unit]: position,
+            field: input.annotator !== undefined ? 'annotator' : 'labeledAt',
+          });
+        }
         result.received++;
         if (seen.has(input.externalId)) continue;
         seen.add(input.externalId);
@@ -150,6 +156,8 @@ export class ItemsImportService {
       split: assignSplit(project.seed, item.externalId, project.holdoutFraction),
       metadataJson: item.metadataJson,
       label: item.label,
+      annotator: item.annotator,
+      labeledAt: item.labeledAt,
       coldPriority: coldStartPriority(project.seed, item.externalId),
     }));
     return session.insertBatch(rows);

@@ -23,6 +23,15 @@ const listItemsQuery = z.strictObject({
     .optional(),
 });
 
+const historyQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** The seq of the last entry of the previous page. */
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be an annotation seq')
+    .optional(),
+});
+
 @ApiTags('items')
 @ApiBearerAuth()
 @Controller('v1')
@@ -67,6 +76,21 @@ export class ItemsController {
   ) {
     const project = await this.projects.get(principal, parseId('project', id));
     return this.items.list({ projectId: project.id, ...query });
+  }
+
+  @Get('items/:id/history')
+  @RequireRole('viewer')
+  @ApiOperation({
+    summary:
+      "An item's annotation log, newest first, each entry with the label before it (null label = retraction)",
+  })
+  @ApiZodQuery(historyQuery)
+  history(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query(new ZodPipe(historyQuery, 'query')) query: z.infer<typeof historyQuery>,
+  ) {
+    return this.items.history(principal, parseId('item', id), query.limit, query.cursor);
   }
 
   @Get('items/:id')

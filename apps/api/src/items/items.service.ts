@@ -16,6 +16,25 @@ export class ItemsService {
     return { data: page, nextCursor: rows.length > filter.limit ? page[page.length - 1].id : null };
   }
 
+  /**
+   * The item's annotation log, newest first (like `git log`), each entry with the label the item
+   * had before it; `cursor` is the seq of the previous page's last entry.
+   */
+  async history(principal: Principal, id: string, limit: number, cursor?: string) {
+    const item = await this.items.findById(id);
+    if (!item) throw ApiError.notFound('item', id);
+    assertProjectAccess(principal, item.projectId);
+    const rows = await this.annotations.historyForItem(id, limit + 1, cursor);
+    const data = rows.slice(0, limit);
+    return {
+      itemId: item.id,
+      externalId: item.externalId,
+      label: item.label,
+      data,
+      nextCursor: rows.length > limit ? data[data.length - 1].seq : null,
+    };
+  }
+
   /** The item with its whole label history, newest last. */
   async get(principal: Principal, id: string) {
     const item = await this.items.findById(id);

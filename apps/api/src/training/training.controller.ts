@@ -1,10 +1,10 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { RequireRole } from '../auth/roles.decorator';
-import { ApiZodQuery, ZodPipe, parseId } from '../common/zod';
-import { TrainingService } from './training.service';
+import { ApiZodBody, ApiZodQuery, ZodPipe, parseId } from '../common/zod';
+import { trainBody, TrainingService } from './training.service';
 
 const limitQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -20,10 +20,17 @@ export class TrainingController {
   @HttpCode(202)
   @RequireRole('admin')
   @ApiOperation({
-    summary: 'Queue a training of the project (admin); while one waits, the request gets that job back',
+    summary:
+      'Queue a training of the project (admin), on a new dataset version or a given one with an optional ' +
+      'seed (to reproduce a run); while the same training waits, the request gets that job back',
   })
-  train(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return this.training.train(principal, parseId('project', id));
+  @ApiZodBody(trainBody, 'optional: a dataset version (number) to train on instead of a new one, and a seed')
+  train(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body(new ZodPipe(trainBody)) body: z.infer<typeof trainBody>,
+  ) {
+    return this.training.train(principal, parseId('project', id), body);
   }
 
   @Get('jobs')
@@ -36,20 +43,5 @@ export class TrainingController {
     @Query(new ZodPipe(limitQuery, 'query')) query: z.infer<typeof limitQuery>,
   ) {
     return this.training.jobs(principal, parseId('project', id), query.limit);
-  }
-
-  @Get('models')
-  @RequireRole('viewer')
-  @ApiOperation({
-    summary:
-      'Model versions, newest first: status, holdout metrics, backend, train time, dataset version, promoted',
-  })
-  @ApiZodQuery(limitQuery)
-  models(
-    @CurrentPrincipal() principal: Principal,
-    @Param('id') id: string,
-    @Query(new ZodPipe(limitQuery, 'query')) query: z.infer<typeof limitQuery>,
-  ) {
-    return this.training.models(principal, parseId('project', id), query.limit);
   }
 }

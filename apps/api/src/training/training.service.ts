@@ -1,9 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { ModelsRepository } from '@labelloop/db';
-import { JobQueues, TRAINING_JOB, type TrainingJobData, trainingJobOptions } from '@labelloop/queue';
+import { DatasetVersionsRepository } from '@labelloop/db';
+import { z } from 'zod';
+import {
+  JobQueues,
+  pinnedTrainingDedupId,
+  TRAINING_JOB,
+  type TrainingJobData,
+  trainingJobOptions,
+} from '@labelloop/queue';
 import { type Principal } from '../auth/principal';
+import { ApiError } from '../common/api-error';
 import { ProjectsService } from '../projects/projects.service';
+
+/** Optional pins of a manual training: reproduce a run from a frozen dataset version and a seed. */
+export const trainBody = z
+  .strictObject({
+    datasetVersion: z.number().int().positive().optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
+  })
+  .default({});
+export type TrainBody = z.infer<typeof trainBody>;
 
 /** How far back GET jobs looks in the training queue (newest jobs of all projects). */
 const JOB_SCAN = 1000;
@@ -15,6 +37,8 @@ export function jobView(job: Job<TrainingJobData>, state: string) {
     state,
     reason: job.data.reason,
     requestedBy: job.data.requestedBy ?? null,
+    datasetVersion: job.data.datasetVersion?.number ?? null,
+    seed: job.data.seed ?? null,
     progress: job.progress,
     attemptsMade: job.attemptsMade,
     failedReason: job.failedReason ?? null,
@@ -25,20 +49,34 @@ export function jobView(job: Job<TrainingJobData>, state: string) {
   };
 }
 
-/** The API side of training: enqueue (the trainer role processes), list jobs and model versions. */
+/** The API side of training: enqueue (the trainer role processes) and list jobs. */
 @Injectable()
 export class TrainingService {
   constructor(
     private readonly projects: ProjectsService,
     private readonly queues: JobQueues,
-    private readonly modelVersions: ModelsRepository,
+    private readonly datasets: DatasetVersionsRepository,
   ) {}
 
-  /** Enqueues a manual training; a request while one waits for the project gets that job back. */
-  async train(principal: Principal, projectId: string) {
+  /**
+   * Enqueues a manual training; a request while one waits for the project gets that job back. A pinned
+   * training (dataset version and/or seed) is only folded into a waiting one with the same pins.
+   */
+  async train(principal: Principal, projectId: string, pins: TrainBody = {}) {
     const project = await this.projects.get(principal, projectId);
     const data: TrainingJobData = { projectId: project.id, reason: 'manual', requestedBy: principal.name };
-    const job = await this.queues.training.add(TRAINING_JOB, data, trainingJobOptions(project.id));
+    if (pins.datasetVersion !== undefined) {
+      const version = await this.datasets.findByNumber(project.id, pins.datasetVersion);
+      if (!version) throw ApiError.notFound('dataset version', String(pins.datasetVersion));
+      data.datasetVersion = { id: version.id, number: version.number };
+    }
+    if (pins.seed !== undefined) data.seed = pins.seed;
+    const pinned = pins.datasetVersion !== undefined || pins.seed !== undefined;
+    const options = trainingJobOptions(
+      project.id,
+      pinned ? pinnedTrainingDedupId(project.id, pins.datasetVersion, pins.seed) : undefined,
+    );
+    const job = await this.queues.training.add(TRAINING_JOB, data, options);
     return { jobId: job.id, state: await job.getState() };
   }
 
@@ -50,27 +88,5 @@ export class TrainingService {
     jobs.sort((a, b) => b.timestamp - a.timestamp);
     const page = jobs.slice(0, limit);
     return { data: await Promise.all(page.map(async (job) => jobView(job, await job.getState()))) };
-  }
-
-  async models(principal: Principal, projectId: string, limit: number) {
-    const project = await this.projects.get(principal, projectId);
-    const rows = await this.modelVersions.list(project.id, limit);
-    return {
-      data: rows.map((m) => ({
-        id: m.id,
-        number: m.number,
-        status: m.status,
-        promoted: m.promoted,
-        metrics: m.metrics,
-        backend: m.backend,
-        trainMs: m.trainMs,
-        datasetVersion: m.datasetVersion,
-        artifactKey: m.artifactKey,
-        spec: m.spec,
-        error: m.error,
-        createdAt: m.createdAt,
-        readyAt: m.readyAt,
-      })),
-    };
   }
 }

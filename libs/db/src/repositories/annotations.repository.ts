@@ -8,7 +8,8 @@ export interface AnnotationRecord {
   id: string;
   seq: string;
   itemId: string;
-  label: string;
+  /** Null for a retraction: the item is unlabeled from this annotation on. */
+  label: string | null;
   annotator: string;
   leadTimeMs: number | null;
   source: AnnotationSource;
@@ -34,12 +35,31 @@ WITH target AS (
 )
 SELECT id, seq::text, project_id, item_id, label, annotator, lead_time_ms, source, created_at FROM written`;
 
+// A retraction appends a NULL label and clears the item's label cache (unless a newer
+// annotation got there first; labeled_at keeps the time of the cache's last change so
+// that guard still orders writes). The item goes back to the unlabeled pool: its
+// finished task is dropped so the cold-start refill or the scorer can queue it again.
+const RETRACT_SQL = `
+WITH target AS (
+  SELECT i.id, i.project_id FROM items i WHERE i.id = $1 AND ($4::uuid IS NULL OR i.project_id = $4::uuid)
+), written AS (
+  INSERT INTO annotations (project_id, item_id, label, annotator, source)
+  SELECT project_id, id, NULL, $2, $3::"AnnotationSource" FROM target
+  RETURNING id, seq, project_id, item_id, label, annotator, lead_time_ms, source, created_at
+), unlabeled AS (
+  UPDATE items SET label = NULL, labeled_at = written.created_at FROM written
+  WHERE items.id = written.item_id AND (items.labeled_at IS NULL OR items.labeled_at <= written.created_at)
+), requeued AS (
+  DELETE FROM tasks USING written WHERE tasks.item_id = written.item_id AND tasks.status = 'done'
+)
+SELECT id, seq::text, project_id, item_id, label, annotator, lead_time_ms, source, created_at FROM written`;
+
 function toRecord(row: Record<string, unknown>): AnnotationRecord {
   return {
     id: row.id as string,
     seq: row.seq as string,
     itemId: row.item_id as string,
-    label: row.label as string,
+    label: row.label as string | null,
     annotator: row.annotator as string,
     leadTimeMs: row.lead_time_ms as number | null,
     source: row.source as AnnotationSource,
@@ -75,6 +95,64 @@ export class AnnotationsRepository {
     });
     const row = result.rows[0];
     return row ? { ...toRecord(row), projectId: row.project_id } : null;
+  }
+
+  /** Appends a retraction (label NULL) for the item; clears the item's label cache. Null when the item is missing/out of scope. */
+  async retractForItem(input: {
+    itemId: string;
+    annotator: string;
+    source: AnnotationSource;
+    scopeProjectId: string | null;
+  }): Promise<(AnnotationRecord & { projectId: string }) | null> {
+    const result = await this.pool.query(RETRACT_SQL, [
+      input.itemId,
+      input.annotator,
+      input.source,
+      input.scopeProjectId,
+    ]);
+    const row = result.rows[0];
+    return row ? { ...toRecord(row), projectId: row.project_id } : null;
+  }
+
+  /**
+   * An annotation with its project and the label its item had just before it (null when
+   * the item was unlabeled then: never labeled, or retracted).
+   */
+  async findWithPriorLabel(
+    id: string,
+  ): Promise<{ annotation: AnnotationRecord; projectId: string; priorLabel: string | null } | null> {
+    const { rows } = await this.pool.query(
+      `SELECT a.id, a.seq::text, a.project_id, a.item_id, a.label, a.annotator, a.lead_time_ms, a.source, a.created_at,
+              (SELECT p.label FROM annotations p
+               WHERE p.project_id = a.project_id AND p.item_id = a.item_id AND p.seq < a.seq
+               ORDER BY p.seq DESC LIMIT 1) AS prior_label
+       FROM annotations a WHERE a.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    return row ? { annotation: toRecord(row), projectId: row.project_id, priorLabel: row.prior_label } : null;
+  }
+
+  /** An item's log newest first, each entry with the label before it; `beforeSeq` pages on. */
+  async historyForItem(
+    itemId: string,
+    limit: number,
+    beforeSeq?: string,
+  ): Promise<(AnnotationRecord & { previousLabel: string | null })[]> {
+    const { rows } = await this.pool.query(
+      `SELECT * FROM (
+         SELECT id, seq, item_id, label, annotator, lead_time_ms, source, created_at,
+                lag(label) OVER (ORDER BY seq) AS previous_label
+         FROM annotations WHERE item_id = $1
+       ) h
+       WHERE ($2::bigint IS NULL OR seq < $2::bigint)
+       ORDER BY seq DESC LIMIT $3`,
+      [itemId, beforeSeq ?? null, limit],
+    );
+    return rows.map((row) => ({
+      ...toRecord({ ...row, seq: String(row.seq) }),
+      previousLabel: row.previous_label,
+    }));
   }
 
   async listForItem(itemId: string): Promise<AnnotationRecord[]> {

@@ -16,6 +16,10 @@ export interface NewItemRow {
   metadataJson: string;
   /** A label that comes with the import; recorded as an annotation with source `import`. */
   label: string | null;
+  /** Who gave the label (an exported version carries it); null = the importing key. */
+  annotator: string | null;
+  /** When the label was given (an exported version carries it); null = now. */
+  labeledAt: Date | null;
   /** Place in the cold-start queue. */
   coldPriority: number;
 }
@@ -48,19 +52,21 @@ export interface ItemFilter {
 const INSERT_BATCH_SQL = `
 WITH input AS (
   SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                       $10::float8[])
-    AS t(id, external_id, payload, object_key, content_hash, split, metadata, label, cold_priority)
+                       $10::float8[], $12::text[], $13::timestamptz[])
+    AS t(id, external_id, payload, object_key, content_hash, split, metadata, label, cold_priority, annotator,
+         labeled_at)
 ), inserted AS (
   INSERT INTO items (id, project_id, external_id, payload, object_key, content_hash, split, metadata, label,
                      labeled_at, cold_priority)
   SELECT id, $1, external_id, payload::jsonb, object_key, content_hash, split::"Split", metadata::jsonb, label,
-         CASE WHEN label IS NULL THEN NULL ELSE now() END, cold_priority
+         CASE WHEN label IS NULL THEN NULL ELSE coalesce(labeled_at, now()) END, cold_priority
   FROM input
   ON CONFLICT (project_id, external_id) DO NOTHING
-  RETURNING id, label
+  RETURNING id, label, labeled_at
 ), imported_labels AS (
-  INSERT INTO annotations (project_id, item_id, label, annotator, source)
-  SELECT $1, id, label, $11, 'import' FROM inserted WHERE label IS NOT NULL
+  INSERT INTO annotations (project_id, item_id, label, annotator, source, created_at)
+  SELECT $1, inserted.id, inserted.label, coalesce(input.annotator, $11), 'import', inserted.labeled_at
+  FROM inserted JOIN input ON input.id = inserted.id WHERE inserted.label IS NOT NULL
 )
 SELECT count(*)::int AS created FROM inserted`;
 
@@ -90,6 +96,8 @@ export class ItemImportSession {
       rows.map((r) => r.label),
       rows.map((r) => r.coldPriority),
       this.annotator,
+      rows.map((r) => r.annotator),
+      rows.map((r) => r.labeledAt),
     ]);
     return result.rows[0].created;
   }

@@ -4,6 +4,17 @@ import { PG_POOL } from '../db.tokens';
 
 export type ModelStatus = 'training' | 'ready' | 'failed';
 
+/** `trained` by this service's trainer, or `imported` from a model bundle. */
+export type ModelSource = 'trained' | 'imported';
+
+/** Where an imported model was exported from (ids of the other installation, for the record). */
+export interface ModelOrigin {
+  projectId: string | null;
+  modelVersionId: string | null;
+  number: number | null;
+  datasetVersion: number | null;
+}
+
 export interface ModelVersionRecord {
   id: string;
   projectId: string;
@@ -18,8 +29,10 @@ export interface ModelVersionRecord {
   promoted: boolean;
   error: string | null;
   datasetVersionId: string | null;
-  /** Number of the dataset version it was trained on. */
+  /** Number of the dataset version it was trained on (null for imported models: see origin). */
   datasetVersion: number | null;
+  source: ModelSource;
+  origin: ModelOrigin | null;
   createdAt: Date;
   readyAt: Date | null;
 }
@@ -31,8 +44,21 @@ export interface ReadyModel {
   artifactKey: string;
 }
 
+/** An imported model: already stored under `artifactKey`, recorded ready in one step. */
+export interface ImportedModel {
+  id: string;
+  spec: object;
+  metrics: Record<string, unknown> | null;
+  backend: string;
+  trainMs: number | null;
+  artifactKey: string;
+  origin: ModelOrigin;
+}
+
 const COLUMNS = `m.id, m.project_id, m.number, m.run_id, m.status, m.spec, m.metrics, m.backend, m.train_ms,
-  m.artifact_key, m.promoted, m.error, m.dataset_version_id, d.number AS dataset_number, m.created_at, m.ready_at`;
+  m.artifact_key, m.promoted, m.error, m.dataset_version_id, d.number AS dataset_number, m.source, m.origin,
+  m.created_at, m.ready_at`;
+const FROM = 'model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id';
 
 // A retried job has the same run id: it gets its row back (status training again, unless the run already
 // finished: a ready model stays as it is) instead of a new one.
@@ -60,6 +86,8 @@ function toRecord(row: Record<string, unknown>): ModelVersionRecord {
     error: row.error as string | null,
     datasetVersionId: row.dataset_version_id as string | null,
     datasetVersion: row.dataset_number as number | null,
+    source: row.source as ModelSource,
+    origin: row.origin as ModelOrigin | null,
     createdAt: row.created_at as Date,
     readyAt: row.ready_at as Date | null,
   };
@@ -137,7 +165,7 @@ export class ModelsRepository {
   /** The project's promoted model, if any. */
   async promoted(projectId: string): Promise<ModelVersionRecord | null> {
     const { rows } = await this.pool.query(
-      `SELECT ${COLUMNS} FROM model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id
+      `SELECT ${COLUMNS} FROM ${FROM}
        WHERE m.project_id = $1 AND m.promoted`,
       [projectId],
     );
@@ -155,19 +183,76 @@ export class ModelsRepository {
     }));
   }
 
-  /** Newest first. */
-  async list(projectId: string, limit: number): Promise<ModelVersionRecord[]> {
+  /** Newest first; `beforeNumber` continues a page (the last number of the previous one). */
+  async list(projectId: string, limit: number, beforeNumber?: number): Promise<ModelVersionRecord[]> {
     const { rows } = await this.pool.query(
-      `SELECT ${COLUMNS} FROM model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id
-       WHERE m.project_id = $1 ORDER BY m.number DESC LIMIT $2`,
-      [projectId, limit],
+      `SELECT ${COLUMNS} FROM ${FROM}
+       WHERE m.project_id = $1 AND ($3::int IS NULL OR m.number < $3) ORDER BY m.number DESC LIMIT $2`,
+      [projectId, limit, beforeNumber ?? null],
     );
     return rows.map(toRecord);
   }
 
+  async findById(id: string): Promise<ModelVersionRecord | null> {
+    return this.find(this.pool, id);
+  }
+
+  /**
+   * Makes a ready model the project's promoted one, whatever its accuracy (a rollback to an older model is
+   * a promotion too). False when it is not a ready model of the project.
+   */
+  async promote(projectId: string, id: string): Promise<boolean> {
+    return this.inProjectLock(projectId, async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE model_versions SET promoted = (id = $2)
+         WHERE project_id = $1 AND (promoted OR id = $2)
+           AND EXISTS (SELECT 1 FROM model_versions WHERE id = $2 AND project_id = $1 AND status = 'ready')`,
+        [projectId, id],
+      );
+      return (rowCount ?? 0) > 0;
+    });
+  }
+
+  /**
+   * Records an imported model as ready with the project's next number, promoted (replacing the promoted
+   * one) when asked. Its artifact must already be stored.
+   */
+  async recordImported(
+    projectId: string,
+    model: ImportedModel,
+    promote: boolean,
+  ): Promise<ModelVersionRecord> {
+    return this.inProjectLock(projectId, async (client) => {
+      await client.query(
+        `INSERT INTO model_versions (id, project_id, number, run_id, status, spec, metrics, backend, train_ms,
+           artifact_key, source, origin, ready_at)
+         SELECT $2::text::uuid, $1, coalesce(max(number), 0) + 1, 'import-' || $2::text, 'ready', $3::jsonb, $4::jsonb, $5, $6,
+           $7, 'imported', $8::jsonb, now()
+         FROM model_versions WHERE project_id = $1`,
+        [
+          projectId,
+          model.id,
+          JSON.stringify(model.spec),
+          model.metrics === null ? null : JSON.stringify(model.metrics),
+          model.backend,
+          model.trainMs,
+          model.artifactKey,
+          JSON.stringify(model.origin),
+        ],
+      );
+      if (promote) {
+        await client.query(
+          'UPDATE model_versions SET promoted = (id = $2) WHERE project_id = $1 AND (promoted OR id = $2)',
+          [projectId, model.id],
+        );
+      }
+      return (await this.find(client, model.id))!;
+    });
+  }
+
   private async find(client: PoolClient | Pool, id: string): Promise<ModelVersionRecord | null> {
     const { rows } = await client.query(
-      `SELECT ${COLUMNS} FROM model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id
+      `SELECT ${COLUMNS} FROM ${FROM}
        WHERE m.id = $1`,
       [id],
     );

@@ -30,7 +30,8 @@ export interface ThroughputBucket {
   modelAccuracy: number | null;
 }
 
-// Buckets in UTC, empty ones included, so a chart's x axis has no gaps.
+// Buckets in UTC, empty ones included, so a chart's x axis has no gaps. Retractions (NULL labels)
+// are not labels and are not counted.
 const TIMESERIES_SQL = `
 WITH buckets AS (
   SELECT generate_series(date_trunc($2, $3::timestamptz, 'UTC'), date_trunc($2, $4::timestamptz, 'UTC'),
@@ -40,7 +41,7 @@ WITH buckets AS (
          count(DISTINCT annotator)::int AS annotators,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_time_ms) AS median_lead
   FROM annotations
-  WHERE project_id = $1 AND source = 'human'
+  WHERE project_id = $1 AND source = 'human' AND label IS NOT NULL
     AND created_at >= date_trunc($2, $3::timestamptz, 'UTC')
     AND created_at < date_trunc($2, $4::timestamptz, 'UTC') + make_interval(hours => $5)
   GROUP BY 1
@@ -73,7 +74,7 @@ export class StatsRepository {
         `SELECT annotator, count(*)::int AS n,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_time_ms) AS median_lead
          FROM annotations
-         WHERE project_id = $1 AND source = 'human' AND created_at > now() - make_interval(secs => $2)
+         WHERE project_id = $1 AND source = 'human' AND label IS NOT NULL AND created_at > now() - make_interval(secs => $2)
          GROUP BY ROLLUP (annotator) ORDER BY annotator NULLS FIRST`,
         [projectId, windowHours * 3600],
       ),

@@ -1,0 +1,200 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { LabelStudioEventsRepository, type NewLabelStudioEvent } from '@labelloop/db';
+import { z } from 'zod';
+import { ApiError } from '../common/api-error';
+import { describeProblems, zodProblems } from '../common/zod';
+import { TrainingService } from '../training/training.service';
+import { LabelStudioAccess, type LabelStudioCaller } from './label-studio-access.service';
+import { WebhookProcessor } from './webhook-processor.service';
+
+/** What an annotation event keeps of LS's payload (the rest, e.g. the whole project, is not needed). */
+export interface AnnotationEventPayload {
+  annotation: {
+    id: number;
+    result: unknown;
+    wasCancelled: boolean;
+    completedBy: string | null;
+    leadTimeSeconds: number | null;
+    updatedAt: string | null;
+  };
+  task: { id: number; data: Record<string, unknown> | null };
+  /** The project's raw label config, for events that arrive before any /setup. */
+  labelConfig: string | null;
+}
+
+export interface DeletionEventPayload {
+  annotationId: number;
+}
+
+const id = z.union([z.number().int(), z.string().regex(/^\d+$/)]).transform(Number);
+
+const annotation = z.object({
+  id,
+  result: z.unknown().optional(),
+  was_cancelled: z.boolean().nullish(),
+  completed_by: z.union([z.number(), z.string(), z.object({ id: z.unknown() }).loose()]).nullish(),
+  created_username: z.string().nullish(),
+  lead_time: z.number().nullish(),
+  updated_at: z.string().nullish(),
+  task: z.union([id, z.object({ id }).loose()]).nullish(),
+});
+const task = z.object({ id, data: z.record(z.string(), z.unknown()).nullish() });
+const project = z.object({ label_config: z.string().nullish() }).loose().nullish();
+
+const annotationEvent = z.object({ annotation, task: task.nullish(), project });
+const bulkAnnotationEvent = z.object({
+  annotation: z.array(annotation),
+  task: z.array(task).nullish(),
+  project,
+});
+const deletionEvent = z.object({ annotations: z.array(z.object({ id })) });
+
+export type WebhookReply = { status: HttpStatus; body: Record<string, unknown> };
+
+/**
+ * POST /webhook: Label Studio's event webhooks (sent without credentials, 1 s timeout, no retries) and
+ * Start Training (sent with credentials). Annotation events are written to the durable inbox in one
+ * statement and applied after the reply (WebhookProcessor); a resent event is stored once. Actions labelloop
+ * does not use are acknowledged with 200, as LS counts any other answer as a failure.
+ */
+@Injectable()
+export class WebhookIntakeService {
+  constructor(
+    private readonly access: LabelStudioAccess,
+    private readonly events: LabelStudioEventsRepository,
+    private readonly processor: WebhookProcessor,
+    private readonly training: TrainingService,
+  ) {}
+
+  async receive(
+    caller: LabelStudioCaller,
+    authorization: string | undefined,
+    body: unknown,
+  ): Promise<WebhookReply> {
+    const action = (body as { action?: unknown } | null)?.action;
+    if (typeof action !== 'string' || action === '') {
+      throw ApiError.badRequest('invalid body: action: a Label Studio webhook names its action', {
+        field: 'action',
+      });
+    }
+    switch (action) {
+      case 'START_TRAINING':
+        return this.startTraining(caller, authorization);
+      case 'ANNOTATION_CREATED':
+      case 'ANNOTATION_UPDATED': {
+        const event = parse(annotationEvent, body);
+        return this.store(caller, action, [annotationPayload(event.annotation, event.task, event.project)]);
+      }
+      case 'ANNOTATIONS_CREATED': {
+        const event = parse(bulkAnnotationEvent, body);
+        const tasks = new Map((event.task ?? []).map((t) => [t.id, t]));
+        const payloads = event.annotation.map((a) =>
+          annotationPayload(a, tasks.get(taskIdOf(a) ?? -1) ?? null, event.project),
+        );
+        return this.store(caller, 'ANNOTATION_CREATED', payloads);
+      }
+      case 'ANNOTATIONS_DELETED': {
+        const event = parse(deletionEvent, body);
+        const stored = event.annotations.map((a): NewLabelStudioEvent => ({
+          dedupeKey: `deleted:${a.id}`,
+          action,
+          payload: { annotationId: a.id } satisfies DeletionEventPayload,
+        }));
+        return this.insert(caller, stored);
+      }
+      default:
+        return { status: HttpStatus.OK, body: { status: 'Unknown event', action } };
+    }
+  }
+
+  /** Queues a training like POST /train (a waiting one is reused) and answers with its job. */
+  private async startTraining(
+    caller: LabelStudioCaller,
+    authorization: string | undefined,
+  ): Promise<WebhookReply> {
+    this.access.checkBasicAuth(caller.connector, authorization);
+    const job = await this.training.train(
+      { keyId: caller.connector.id, name: 'label-studio', role: 'admin', projectId: caller.project.id },
+      caller.project.id,
+    );
+    // No top-level "job" key: LS would then poll /job_status, which labelloop does not serve.
+    return {
+      status: HttpStatus.CREATED,
+      body: { status: 'ok', result: { jobId: job.jobId, state: job.state } },
+    };
+  }
+
+  private store(caller: LabelStudioCaller, action: string, payloads: AnnotationEventPayload[]) {
+    return this.insert(
+      caller,
+      payloads.map((payload) => ({ dedupeKey: annotationDedupeKey(payload), action, payload })),
+    );
+  }
+
+  private async insert(caller: LabelStudioCaller, events: NewLabelStudioEvent[]): Promise<WebhookReply> {
+    const stored = await this.events.insert(caller.project.id, caller.connector.id, events);
+    this.processor.kick();
+    return {
+      status: HttpStatus.OK,
+      body: { status: 'accepted', stored, duplicates: events.length - stored },
+    };
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const problems = zodProblems(parsed.error);
+  throw ApiError.badRequest(describeProblems('invalid body', problems), problems);
+}
+
+type AnnotationInput = z.infer<typeof annotation>;
+
+function taskIdOf(a: AnnotationInput): number | null {
+  if (a.task === null || a.task === undefined) return null;
+  return typeof a.task === 'number' ? a.task : a.task.id;
+}
+
+function annotationPayload(
+  a: AnnotationInput,
+  t: z.infer<typeof task> | null | undefined,
+  p: z.infer<typeof project>,
+): AnnotationEventPayload {
+  const taskId = t?.id ?? taskIdOf(a);
+  if (taskId === null) {
+    throw ApiError.badRequest('invalid body: annotation.task: the annotation names no task', {
+      field: 'annotation.task',
+    });
+  }
+  const completedBy =
+    a.created_username ??
+    (a.completed_by === null || a.completed_by === undefined
+      ? null
+      : typeof a.completed_by === 'object'
+        ? String(a.completed_by.id)
+        : String(a.completed_by));
+  return {
+    annotation: {
+      id: a.id,
+      result: a.result ?? [],
+      wasCancelled: a.was_cancelled ?? false,
+      completedBy,
+      leadTimeSeconds: a.lead_time ?? null,
+      updatedAt: a.updated_at ?? null,
+    },
+    task: { id: taskId, data: t?.data ?? null },
+    labelConfig: p?.label_config ?? null,
+  };
+}
+
+/** The same annotation state sent twice (LS may resend) has the same key: annotation id + updated_at. */
+function annotationDedupeKey(payload: AnnotationEventPayload): string {
+  const { annotation: a } = payload;
+  const version =
+    a.updatedAt ??
+    createHash('sha256')
+      .update(JSON.stringify([a.result, a.wasCancelled]))
+      .digest('hex');
+  return `annotation:${a.id}:${version}`;
+}

@@ -1,0 +1,24 @@
+import type { ModelVersionRecord } from '@labelloop/db';
+
+/** A model version as the API shows it. */
+export function modelView(m: ModelVersionRecord) {
+  return {
+    id: m.id,
+    projectId: m.projectId,
+    number: m.number,
+    status: m.status,
+    promoted: m.promoted,
+    source: m.source,
+    origin: m.origin,
+    metrics: m.metrics,
+    spec: m.spec,
+    backend: m.backend,
+    trainMs: m.trainMs,
+    datasetVersion: m.datasetVersion,
+    datasetVersionId: m.datasetVersionId,
+    artifactKey: m.artifactKey,
+    error: m.error,
+    createdAt: m.createdAt,
+    readyAt: m.readyAt,
+  };
+}
