@@ -30,9 +30,26 @@ export const SPAM_MODEL = modelSpec({
   minSteps: 200,
 });
 
+/** Seeds the spam label-issue model is tuned on: never the benchmark seeds 0, 1, 2. */
+export const SPAM_ISSUES_TUNING_SEEDS = [100, 101, 102];
+
+/** Grid over SPAM_MODEL for the label-issue model (`bench:noise -- --dataset spam --tune`). */
+export const SPAM_ISSUES_GRID = {
+  epochs: [2, 5, 10],
+  learningRate: [0.001, 0.003, 0.01, 0.03, 0.1],
+  l2: [0, 1e-3],
+};
+
 /**
- * Label-issue model for SpamAssassin: the same regression trained lightly (3 epochs at learning rate 0.01). A
- * high-dimensional linear model trained to convergence memorizes the flipped labels of its training folds; on a
- * tuning seed, precision@k was 0.73 at 30 epochs / lr 0.1 and 0.92 for 2-5 epochs at lr 0.005-0.01.
+ * Label-issue model for SpamAssassin: the same regression, trained lightly (a high-dimensional linear model
+ * trained to convergence memorizes the flipped labels of its training folds). Epochs, learning rate and l2 are
+ * the choice of SPAM_ISSUES_GRID on SPAM_ISSUES_TUNING_SEEDS (bench/results/noise-spam-tuning.json): precision@k
+ * 0.935 there; the good settings lie on a ridge of epochs x learning rate of about 0.01-0.015, and l2 never helped.
  */
-export const SPAM_ISSUES_MODEL = modelSpec({ ...SPAM_MODEL, epochs: 3, learningRate: 0.01, minSteps: 0 });
+export const SPAM_ISSUES_MODEL = modelSpec({
+  ...SPAM_MODEL,
+  epochs: 10,
+  learningRate: 0.001,
+  l2: 0,
+  minSteps: 0,
+});
