@@ -150,6 +150,35 @@ describe('scoring', () => {
     expect(queue).toEqual({ open: 30, labeled: 0 });
   }, 120_000);
 
+  it('fills a class-balanced queue with the MC-dropout margin strategy', async () => {
+    const projectId = await createProject(t, {
+      inputKind: 'tabular',
+      labels: ['neg', 'pos'],
+      holdoutFraction: 0.2,
+      seed: 12,
+      modelSpec: { architecture: 'linear', epochs: 30, learningRate: 0.05, dropout: 0.2 },
+      acquisitionSpec: { strategy: 'mc_margin', classBalanced: true, diversity: false, batchSize: 20 },
+    });
+    expect((await t.call('GET', `/v1/projects/${projectId}`)).body.acquisitionSpec).toMatchObject({
+      strategy: 'mc_margin',
+      classBalanced: true,
+    });
+    await t.call('POST', `/v1/projects/${projectId}/items`, [...labeled, ...unlabeled]);
+    expect((await t.call('POST', `/v1/projects/${projectId}/train`)).status).toBe(202);
+    const scoring = await finishedScoring(projectId);
+    expect(scoring.failedReason).toBeUndefined();
+    const perClass = await t.db.query<{ pre_label: string; n: number }>(
+      `SELECT pre_label, count(*)::int AS n FROM tasks
+       WHERE project_id = $1 AND status = 'open' GROUP BY pre_label ORDER BY pre_label`,
+      [projectId],
+    );
+    // Dealt round-robin over the predicted classes: as many pre-labeled neg as pos.
+    expect(perClass).toEqual([
+      { pre_label: 'neg', n: 10 },
+      { pre_label: 'pos', n: 10 },
+    ]);
+  }, 120_000);
+
   it('trains by itself when the labels since the last training reach the threshold', async () => {
     const projectId = await createProject(t, {
       inputKind: 'tabular',

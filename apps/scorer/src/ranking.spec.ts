@@ -1,4 +1,4 @@
-import { BoundedCache, type Candidate, TopCandidates, topClass } from './ranking';
+import { BoundedCache, type Candidate, predictedClassRows, TopCandidates, topClass } from './ranking';
 
 const candidate = (itemId: string, score: number): Candidate => ({
   itemId,
@@ -52,5 +52,20 @@ describe('BoundedCache', () => {
     expect(cache.size).toBe(2);
     cache.clear();
     expect(evicted).toEqual(['B', 'A', 'C']);
+  });
+});
+
+describe('predictedClassRows', () => {
+  it("puts each candidate's top probability in its predicted class column", () => {
+    const candidates: Candidate[] = [
+      { itemId: 'a', score: 0.9, label: 'ham', probability: 0.55 },
+      { itemId: 'b', score: 0.8, label: 'spam', probability: 0.6 },
+    ];
+    expect(Array.from(predictedClassRows(candidates, ['spam', 'ham']))).toEqual([
+      0,
+      expect.closeTo(0.55, 6),
+      expect.closeTo(0.6, 6),
+      0,
+    ]);
   });
 });

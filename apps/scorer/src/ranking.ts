@@ -83,3 +83,15 @@ export class BoundedCache<K, V> {
     return this.entries.size;
   }
 }
+
+/**
+ * Probability rows for class-balanced selection, which only needs each candidate's predicted class: the
+ * candidates keep their top class and its probability, not the whole row, so the rest stays zero.
+ */
+export function predictedClassRows(candidates: Candidate[], labels: string[]): Float32Array {
+  const rows = new Float32Array(candidates.length * labels.length);
+  candidates.forEach((c, r) => {
+    rows[r * labels.length + labels.indexOf(c.label)] = c.probability;
+  });
+  return rows;
+}

@@ -37,7 +37,7 @@ import {
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
 import { modelInput, storedBytes } from '../../trainer/src/model-input';
-import { BoundedCache, type Candidate, TopCandidates, topClass } from './ranking';
+import { BoundedCache, type Candidate, predictedClassRows, TopCandidates, topClass } from './ranking';
 import { MlBackend } from '../../trainer/src/ml-backend';
 
 /** Pool items read, scored and written per batch: bounds the scorer's memory whatever the pool's size. */
@@ -68,6 +68,7 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
 interface StoredAcquisition {
   strategy?: AcquisitionSpec['strategy'];
   diversity?: boolean;
+  classBalanced?: boolean;
   batchSize?: number;
 }
 
@@ -127,12 +128,13 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
     const spec = acquisitionSpec({
       strategy: stored.strategy,
       diversity: stored.diversity,
+      classBalanced: stored.classBalanced,
       seed: project.seed,
     });
     const queueSize = Math.max(stored.batchSize ?? 0, this.config.tasks.coldStartQueueSize);
     const needsEmbeddings = spec.diversity && spec.strategy !== 'random';
-    // Diversity and random sampling choose among more candidates than the queue holds.
-    const widen = spec.diversity || spec.strategy === 'random';
+    // Diversity, class balance and random sampling choose among more candidates than the queue holds.
+    const widen = spec.diversity || spec.classBalanced || spec.strategy === 'random';
     const candidates = new TopCandidates(widen ? Math.ceil(queueSize * spec.candidateMultiplier) : queueSize);
     const numClasses = manifest.labels.length;
     const kind = project.inputKind;
@@ -193,7 +195,10 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
       embeddings = scoreRows(model, await featuresOf(items), spec).embeddings;
     }
     const scores = Float32Array.from(best.map((c) => c.score));
-    const chosen = selectBatch({ scores, embeddings, batchSize: queueSize, spec }).map((i) => best[i]);
+    const probabilities = spec.classBalanced ? predictedClassRows(best, manifest.labels) : undefined;
+    const chosen = selectBatch({ scores, embeddings, probabilities, batchSize: queueSize, spec }).map(
+      (i) => best[i],
+    );
     const ranked: RankedTask[] = chosen.map((c) => ({
       itemId: c.itemId,
       priority: c.score,

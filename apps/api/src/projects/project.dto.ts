@@ -18,8 +18,11 @@ export const modelSpecSchema = z.strictObject({
 });
 
 export const acquisitionSpecSchema = z.strictObject({
-  strategy: z.enum(['random', 'least_confidence', 'margin', 'entropy', 'bald']).default('margin'),
+  strategy: z
+    .enum(['random', 'least_confidence', 'margin', 'entropy', 'bald', 'mc_margin'])
+    .default('margin'),
   diversity: z.boolean().default(true),
+  classBalanced: z.boolean().default(false),
   batchSize: z.number().int().min(1).max(100_000).default(100),
   retrainThreshold: z.number().int().min(1).max(1_000_000).default(50),
 });
