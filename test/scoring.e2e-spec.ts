@@ -167,6 +167,18 @@ describe('scoring', () => {
     expect((await t.call('POST', `/v1/projects/${projectId}/train`)).status).toBe(202);
     const scoring = await finishedScoring(projectId);
     expect(scoring.failedReason).toBeUndefined();
+    const jobs = await t.call('GET', `/v1/projects/${projectId}/jobs?queue=scoring`);
+    expect(jobs.body.data).toEqual([
+      expect.objectContaining({
+        id: scoring.id,
+        queue: 'scoring',
+        state: 'completed',
+        modelVersionId: scoring.data.modelVersionId,
+        reason: null,
+        progress: { scored: scoring.returnvalue.scored },
+      }),
+    ]);
+    expect((await t.call('GET', `/v1/projects/${projectId}/jobs?queue=mail`)).status).toBe(400);
     const perClass = await t.db.query<{ pre_label: string; n: number }>(
       `SELECT pre_label, count(*)::int AS n FROM tasks
        WHERE project_id = $1 AND status = 'open' GROUP BY pre_label ORDER BY pre_label`,

@@ -6,8 +6,9 @@ import { RequireRole } from '../auth/roles.decorator';
 import { ApiZodBody, ApiZodQuery, ZodPipe, parseId } from '../common/zod';
 import { trainBody, TrainingService } from './training.service';
 
-const limitQuery = z.strictObject({
+const jobsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
+  queue: z.enum(['training', 'scoring', 'suspects']).default('training'),
 });
 
 @ApiTags('training')
@@ -35,13 +36,17 @@ export class TrainingController {
 
   @Get('jobs')
   @RequireRole('viewer')
-  @ApiOperation({ summary: "The project's recent training jobs, newest first, with state and progress" })
-  @ApiZodQuery(limitQuery)
+  @ApiOperation({
+    summary:
+      "The project's recent jobs of one queue (training by default, or scoring or suspects), newest first, " +
+      'with state and progress',
+  })
+  @ApiZodQuery(jobsQuery)
   jobs(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
-    @Query(new ZodPipe(limitQuery, 'query')) query: z.infer<typeof limitQuery>,
+    @Query(new ZodPipe(jobsQuery, 'query')) query: z.infer<typeof jobsQuery>,
   ) {
-    return this.training.jobs(principal, parseId('project', id), query.limit);
+    return this.training.jobs(principal, parseId('project', id), query.queue, query.limit);
   }
 }

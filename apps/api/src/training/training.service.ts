@@ -5,6 +5,8 @@ import { z } from 'zod';
 import {
   JobQueues,
   pinnedTrainingDedupId,
+  type ScoringJobData,
+  type SuspectsJobData,
   TRAINING_JOB,
   type TrainingJobData,
   trainingJobOptions,
@@ -27,18 +29,26 @@ export const trainBody = z
   .default({});
 export type TrainBody = z.infer<typeof trainBody>;
 
-/** How far back GET jobs looks in the training queue (newest jobs of all projects). */
+type ProjectJobData = TrainingJobData | ScoringJobData | SuspectsJobData;
+
+/** How far back GET jobs looks in a queue (newest jobs of all projects). */
 const JOB_SCAN = 1000;
 const JOB_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
-export function jobView(job: Job<TrainingJobData>, state: string) {
+export type JobQueueName = 'training' | 'scoring' | 'suspects';
+
+/** A job as GET jobs shows it; the training fields (reason, pins) are null for scoring and suspects jobs. */
+export function jobView(job: Job<ProjectJobData>, state: string, queue: JobQueueName = 'training') {
+  const training = queue === 'training' ? (job.data as TrainingJobData) : null;
   return {
     id: job.id,
+    queue,
     state,
-    reason: job.data.reason,
-    requestedBy: job.data.requestedBy ?? null,
-    datasetVersion: job.data.datasetVersion?.number ?? null,
-    seed: job.data.seed ?? null,
+    modelVersionId: 'modelVersionId' in job.data ? job.data.modelVersionId : null,
+    reason: training?.reason ?? null,
+    requestedBy: training?.requestedBy ?? null,
+    datasetVersion: training?.datasetVersion?.number ?? null,
+    seed: training?.seed ?? null,
     progress: job.progress,
     attemptsMade: job.attemptsMade,
     failedReason: job.failedReason ?? null,
@@ -80,13 +90,19 @@ export class TrainingService {
     return { jobId: job.id, state: await job.getState() };
   }
 
-  async jobs(principal: Principal, projectId: string, limit: number) {
+  async jobs(principal: Principal, projectId: string, queue: JobQueueName, limit: number) {
     const project = await this.projects.get(principal, projectId);
-    const jobs = (await this.queues.training.getJobs([...JOB_STATES], 0, JOB_SCAN - 1)).filter(
-      (job): job is Job<TrainingJobData> => job?.data?.projectId === project.id,
-    );
+    // Each queue holds one payload type; one view serves all three.
+    const queued = (await this.queues[queue].getJobs(
+      [...JOB_STATES],
+      0,
+      JOB_SCAN - 1,
+    )) as Job<ProjectJobData>[];
+    const jobs = queued.filter((job) => job?.data?.projectId === project.id);
     jobs.sort((a, b) => b.timestamp - a.timestamp);
     const page = jobs.slice(0, limit);
-    return { data: await Promise.all(page.map(async (job) => jobView(job, await job.getState()))) };
+    return {
+      data: await Promise.all(page.map(async (job) => jobView(job, await job.getState(), queue))),
+    };
   }
 }
