@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
-import * as tar from 'tar-stream';
+import { archiveEntries, packArchive } from '../libs/ml/src/testing/tar-archive';
 import { ADMIN_KEY, createKey, createProject, startTestApp, type TestApp } from './support/app';
 import {
   features,
@@ -42,27 +42,6 @@ describe('model bundles', () => {
     }).then(async (response) => ({ status: response.status, body: (await response.json()) as any }));
   }
 
-  async function entries(archive: Buffer): Promise<Map<string, Buffer>> {
-    const files = new Map<string, Buffer>();
-    const extract = tar.extract();
-    extract.end(gunzipSync(archive));
-    for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      files.set(entry.header.name, Buffer.concat(chunks));
-    }
-    return files;
-  }
-
-  async function repack(files: Map<string, Buffer>): Promise<Buffer> {
-    const pack = tar.pack();
-    for (const [name, body] of files) pack.entry({ name, size: body.length }, body);
-    pack.finalize();
-    const chunks: Buffer[] = [];
-    for await (const chunk of pack) chunks.push(chunk as Buffer);
-    return gzipSync(Buffer.concat(chunks));
-  }
-
   const sha256 = (body: Buffer) => hash('sha256', body, 'hex');
 
   beforeAll(async () => {
@@ -93,7 +72,7 @@ describe('model bundles', () => {
       `attachment; filename="model-1-${model.id}.tar.gz"`,
     );
     bundle = body;
-    const files = await entries(bundle);
+    const files = await archiveEntries(bundle);
     expect([...files.keys()].sort()).toEqual([
       'bundle.json',
       'checksums.sha256',
@@ -165,8 +144,8 @@ describe('model bundles', () => {
     expect(kept.body).toMatchObject({ number: 2, promoted: false, scoringJobId: null });
     expect((await target.call('GET', `/v1/models/${id}`)).body.promoted).toBe(true);
     // And it round-trips: exported again from the target, it is the same model.
-    const again = await entries((await download(target, kept.body.id)).body);
-    const original = await entries(bundle);
+    const again = await archiveEntries((await download(target, kept.body.id)).body);
+    const original = await archiveEntries(bundle);
     for (const name of ['weights.bin', 'model.json', 'featurizer.json', 'labels.json', 'metrics.json']) {
       expect(again.get(name)!.equals(original.get(name)!)).toBe(true);
     }
@@ -178,7 +157,7 @@ describe('model bundles', () => {
 
     beforeAll(async () => {
       projectId = await modelProject(target);
-      files = await entries(bundle);
+      files = await archiveEntries(bundle);
     });
 
     async function written() {
@@ -222,13 +201,21 @@ describe('model bundles', () => {
     it('refuses a missing file or a checksum mismatch', async () => {
       const withoutWeights = new Map(files);
       withoutWeights.delete('weights.bin');
-      await refused(await repack(withoutWeights), 400, 'invalid model bundle: bundle is missing weights.bin');
+      await refused(
+        await packArchive(withoutWeights),
+        400,
+        'invalid model bundle: bundle is missing weights.bin',
+      );
 
       const tampered = new Map(files);
       const weights = Buffer.from(files.get('weights.bin')!);
       weights[weights.length - 1] ^= 0x01;
       tampered.set('weights.bin', weights);
-      await refused(await repack(tampered), 400, 'invalid model bundle: checksum mismatch for weights.bin');
+      await refused(
+        await packArchive(tampered),
+        400,
+        'invalid model bundle: checksum mismatch for weights.bin',
+      );
     });
 
     it('refuses a bundle made for other labels or another input kind', async () => {

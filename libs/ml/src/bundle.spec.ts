@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import * as tar from 'tar-stream';
+import { gzipSync } from 'node:zlib';
 import { artifactFromFiles, artifactToFiles, type ArtifactFiles } from './artifact';
 import { resolveBackend } from './backend';
 import { BUNDLE_FILES, BundleError, CHECKSUMS_FILE, packBundle, unpackBundle } from './bundle';
@@ -8,6 +7,7 @@ import { fitFeaturizer } from './featurizers';
 import { textConfig } from './featurizers/text';
 import { predictProbabilities } from './scoring';
 import { modelSpec } from './spec';
+import { archiveEntries, packArchive } from './testing/tar-archive';
 import { trainClassifier } from './train';
 
 beforeAll(() => resolveBackend({ prefer: 'cpu' }));
@@ -34,33 +34,12 @@ beforeAll(async () => {
   model.dispose();
 });
 
-async function entries(bundle: Buffer): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const extract = tar.extract();
-  extract.end(gunzipSync(bundle));
-  for await (const entry of extract) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry) chunks.push(chunk as Buffer);
-    files.set(entry.header.name, Buffer.concat(chunks));
-  }
-  return files;
-}
-
-async function repack(files: Map<string, Buffer>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const [name, body] of files) pack.entry({ name, size: body.length }, body);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of pack) chunks.push(chunk as Buffer);
-  return gzipSync(Buffer.concat(chunks));
-}
-
 const sha256 = (body: Buffer) => hash('sha256', body, 'hex');
 
 describe('model bundles', () => {
   it('packs readable files with sha256sum checksums and unpacks to the same model', async () => {
     const bundle = await packBundle(artifact, source);
-    const files = await entries(bundle);
+    const files = await archiveEntries(bundle);
     expect([...files.keys()]).toEqual([...BUNDLE_FILES, CHECKSUMS_FILE]);
     expect(JSON.parse(files.get('labels.json')!.toString())).toEqual(['ham', 'spam']);
     expect(JSON.parse(files.get('metrics.json')!.toString())).toEqual({ accuracy: 0.9 });
@@ -86,7 +65,7 @@ describe('model bundles', () => {
   });
 
   it('refuses damaged or foreign archives with the reason', async () => {
-    const files = await entries(await packBundle(artifact, source));
+    const files = await archiveEntries(await packBundle(artifact, source));
     const refused = async (bundle: Buffer) => {
       const error = await unpackBundle(bundle).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BundleError);
@@ -97,17 +76,17 @@ describe('model bundles', () => {
 
     const withoutWeights = new Map(files);
     withoutWeights.delete('weights.bin');
-    expect(await refused(await repack(withoutWeights))).toMatch(/missing weights.bin/);
+    expect(await refused(await packArchive(withoutWeights))).toMatch(/missing weights.bin/);
 
     const tampered = new Map(files);
     const weights = Buffer.from(files.get('weights.bin')!);
     weights[0] ^= 0xff;
     tampered.set('weights.bin', weights);
-    expect(await refused(await repack(tampered))).toBe('checksum mismatch for weights.bin');
+    expect(await refused(await packArchive(tampered))).toBe('checksum mismatch for weights.bin');
 
     const extra = new Map(files);
     extra.set('evil.sh', Buffer.from('rm -rf /'));
-    expect(await refused(await repack(extra))).toMatch(/unexpected file evil.sh/);
+    expect(await refused(await packArchive(extra))).toMatch(/unexpected file evil.sh/);
 
     // Consistent checksums but contents that do not fit the model or would poison promotions.
     const edited = async (name: string, value: unknown) => {
@@ -122,7 +101,7 @@ describe('model bundles', () => {
             .join(''),
         ),
       );
-      return repack(changed);
+      return packArchive(changed);
     };
     expect(await refused(await edited('labels.json', ['a', 'b', 'c']))).toBe(
       '3 labels for a model with 2 classes',
