@@ -15,12 +15,9 @@ import {
   acquisitionSpec,
   artifactFromFiles,
   type FeatureMatrix,
-  MANIFEST_FILE,
-  MODEL_FILE,
   type ModelArtifact,
   scoreRows,
   selectBatch,
-  WEIGHTS_FILE,
 } from '@labelloop/ml';
 import { LOGGER, Metrics } from '@labelloop/observability';
 import {
@@ -36,6 +33,7 @@ import {
 } from '@labelloop/queue';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
+import { readArtifactFiles } from '../../trainer/src/artifact-store';
 import { modelInput, storedBytes } from '../../trainer/src/model-input';
 import { BoundedCache, type Candidate, predictedClassRows, TopCandidates, topClass } from './ranking';
 import { MlBackend } from '../../trainer/src/ml-backend';
@@ -235,11 +233,7 @@ export class ScoringProcessor implements OnModuleInit, OnModuleDestroy {
     const cached = this.artifacts.get(version.id);
     if (cached) return cached;
     await this.mlBackend.ready();
-    const files = new Map<string, Buffer>();
-    for (const name of [MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE]) {
-      files.set(name, await this.store.get(`${version.artifactKey}/${name}`));
-    }
-    const artifact = artifactFromFiles(files);
+    const artifact = artifactFromFiles(await readArtifactFiles(this.store, version.artifactKey!));
     this.artifacts.set(version.id, artifact);
     return artifact;
   }

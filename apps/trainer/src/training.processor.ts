@@ -31,6 +31,7 @@ import {
 } from '@labelloop/queue';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
+import { artifactPrefix } from './artifact-store';
 import { inputsOf, loadLabeledSet } from './labeled-set';
 import { featurizerConfig, TrainingRefused } from './training-set';
 import { MlBackend } from './ml-backend';
@@ -53,11 +54,6 @@ function finishedResult(run: ModelVersionRecord): TrainingResult {
     promoted: run.promoted,
     accuracy: typeof accuracy === 'number' ? accuracy : null,
   };
-}
-
-/** Object-store prefix of a model version's artifact files. */
-export function artifactPrefix(projectId: string, modelVersionId: string): string {
-  return `projects/${projectId}/models/${modelVersionId}`;
 }
 
 /**

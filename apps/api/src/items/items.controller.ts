@@ -28,7 +28,7 @@ const historyQuery = z.strictObject({
   /** The seq of the last entry of the previous page. */
   cursor: z
     .string()
-    .regex(/^[0-9]{1,19}$/, 'must be an annotation seq')
+    .regex(/^[0-9]{1,18}$/, 'must be an annotation seq')
     .optional(),
 });
 

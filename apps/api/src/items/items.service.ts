@@ -24,7 +24,7 @@ export class ItemsService {
     const item = await this.items.findById(id);
     if (!item) throw ApiError.notFound('item', id);
     assertProjectAccess(principal, item.projectId);
-    const rows = await this.annotations.historyForItem(id, limit + 1, cursor);
+    const rows = await this.annotations.historyForItem(item.projectId, id, limit + 1, cursor);
     const data = rows.slice(0, limit);
     return {
       itemId: item.id,
@@ -40,6 +40,6 @@ export class ItemsService {
     const item = await this.items.findById(id);
     if (!item) throw ApiError.notFound('item', id);
     assertProjectAccess(principal, item.projectId);
-    return { ...item, annotations: await this.annotations.listForItem(id) };
+    return { ...item, annotations: await this.annotations.listForItem(item.projectId, id) };
   }
 }

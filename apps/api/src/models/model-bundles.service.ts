@@ -2,18 +2,10 @@ import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import { type ModelOrigin, ModelsRepository } from '@labelloop/db';
-import {
-  artifactFromFiles,
-  BundleError,
-  MANIFEST_FILE,
-  MODEL_FILE,
-  packBundle,
-  unpackBundle,
-  WEIGHTS_FILE,
-} from '@labelloop/ml';
+import { artifactFromFiles, BundleError, packBundle, unpackBundle } from '@labelloop/ml';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { MlBackend } from '../../../trainer/src/ml-backend';
-import { artifactPrefix } from '../../../trainer/src/training.processor';
+import { artifactPrefix, readArtifactFiles } from '../../../trainer/src/artifact-store';
 import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ProjectsService } from '../projects/projects.service';
@@ -45,10 +37,7 @@ export class ModelBundlesService {
     if (model.status !== 'ready' || !model.artifactKey) {
       throw ApiError.conflict(`model ${id} is ${model.status}, not ready`);
     }
-    const artifact = new Map<string, Buffer>();
-    for (const name of [MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE]) {
-      artifact.set(name, await this.store.get(`${model.artifactKey}/${name}`));
-    }
+    const artifact = await readArtifactFiles(this.store, model.artifactKey);
     const body = await packBundle(artifact, {
       projectId: model.projectId,
       modelVersionId: model.id,

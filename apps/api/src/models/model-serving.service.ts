@@ -1,13 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ModelsRepository, type ModelVersionRecord } from '@labelloop/db';
-import {
-  artifactFromFiles,
-  MANIFEST_FILE,
-  MODEL_FILE,
-  type ModelArtifact,
-  predictProbabilities,
-  WEIGHTS_FILE,
-} from '@labelloop/ml';
+import { artifactFromFiles, type ModelArtifact, predictProbabilities } from '@labelloop/ml';
+import { readArtifactFiles } from '../../../trainer/src/artifact-store';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { BoundedCache } from '../../../scorer/src/ranking';
 import type { ModelInput } from '../../../trainer/src/model-input';
@@ -89,11 +83,7 @@ export class ModelServingService implements OnModuleDestroy {
       throw ApiError.conflict(`model ${modelVersionId} is ${version.status}, not ready`);
     }
     await this.mlBackend.ready();
-    const files = new Map<string, Buffer>();
-    for (const name of [MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE]) {
-      files.set(name, await this.store.get(`${version.artifactKey}/${name}`));
-    }
-    const artifact = artifactFromFiles(files);
+    const artifact = artifactFromFiles(await readArtifactFiles(this.store, version.artifactKey));
     this.artifacts.set(modelVersionId, artifact);
     return artifact;
   }

@@ -134,7 +134,9 @@ export class AnnotationsRepository {
   }
 
   /** An item's log newest first, each entry with the label before it; `beforeSeq` pages on. */
+  // The project id lets both item queries use the (project_id, item_id, seq) index.
   async historyForItem(
+    projectId: string,
     itemId: string,
     limit: number,
     beforeSeq?: string,
@@ -143,11 +145,11 @@ export class AnnotationsRepository {
       `SELECT * FROM (
          SELECT id, seq, item_id, label, annotator, lead_time_ms, source, created_at,
                 lag(label) OVER (ORDER BY seq) AS previous_label
-         FROM annotations WHERE item_id = $1
+         FROM annotations WHERE project_id = $4 AND item_id = $1
        ) h
        WHERE ($2::bigint IS NULL OR seq < $2::bigint)
        ORDER BY seq DESC LIMIT $3`,
-      [itemId, beforeSeq ?? null, limit],
+      [itemId, beforeSeq ?? null, limit, projectId],
     );
     return rows.map((row) => ({
       ...toRecord({ ...row, seq: String(row.seq) }),
@@ -155,11 +157,11 @@ export class AnnotationsRepository {
     }));
   }
 
-  async listForItem(itemId: string): Promise<AnnotationRecord[]> {
+  async listForItem(projectId: string, itemId: string): Promise<AnnotationRecord[]> {
     const result = await this.pool.query(
       `SELECT id, seq::text, item_id, label, annotator, lead_time_ms, source, created_at
-       FROM annotations WHERE item_id = $1 ORDER BY seq`,
-      [itemId],
+       FROM annotations WHERE project_id = $2 AND item_id = $1 ORDER BY seq`,
+      [itemId, projectId],
     );
     return result.rows.map(toRecord);
   }

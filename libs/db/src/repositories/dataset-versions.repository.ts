@@ -55,10 +55,16 @@ const STILL_RUNNING_SQL = `SELECT count(*)::int AS n FROM unnest($1::xid8[]) x W
 const SETTLE_POLL_MS = 20;
 const SETTLE_MAX_MS = 10 * 60_000;
 
-// Versions of a project take turns (advisory lock) so numbers are dense and parents form a chain.
+// Versions of a project take turns (advisory lock) so numbers are dense and parents form a chain. The cap
+// never goes below the parent's watermark (settled when the parent froze): a freeze that waited for writers
+// while another committed must not produce a child older than its parent.
 const FREEZE_SQL = `
-WITH mark AS (
-  SELECT coalesce(max(seq), 0) AS watermark FROM annotations WHERE project_id = $1 AND seq <= $4::bigint
+WITH floor AS (
+  SELECT coalesce((SELECT watermark FROM dataset_versions WHERE project_id = $1 ORDER BY number DESC LIMIT 1), 0)
+    AS watermark
+), mark AS (
+  SELECT coalesce(max(seq), 0) AS watermark FROM annotations, floor
+  WHERE project_id = $1 AND seq <= greatest($4::bigint, floor.watermark)
 ), newest AS (
   SELECT DISTINCT ON (a.item_id) a.item_id, a.label FROM annotations a, mark
   WHERE a.project_id = $1 AND a.seq <= mark.watermark
