@@ -15,7 +15,10 @@ export type ExportFormat = 'jsonl' | 'csv';
 // Rows per keyset batch: big enough that the per-query cost vanishes, small enough that a
 // batch (and the one fetched ahead) stays a few hundred kilobytes whatever the project's size.
 const BATCH_ROWS = 2_000;
-const IMAGE_FETCH_CONCURRENCY = 16;
+// JSONL goes out in chunks of a few lines, so no chunk holds a whole batch: 16 lines when they carry
+// images (fetched together, up to 16 image files in memory at once), else 256.
+const IMAGE_LINES_PER_CHUNK = 16;
+const LINES_PER_CHUNK = 256;
 
 /** The CSV column that holds each kind's input: the text, the feature JSON, the image's key or pixel JSON. */
 const CSV_INPUT_COLUMN: Record<InputKind, string> = { text: 'text', tabular: 'features', image: 'image' };
@@ -60,11 +63,19 @@ export class VersionExportService {
       const rows = await next;
       if (rows.length === 0) return;
       next = rows.length < BATCH_ROWS ? Promise.resolve([]) : read(rows[rows.length - 1].id);
-      yield Buffer.from(format === 'csv' ? csvRows(rows) : await this.jsonLines(rows));
+      if (format === 'csv') yield Buffer.from(csvRows(rows));
+      else yield* this.jsonLines(rows);
     }
   }
 
-  private async jsonLines(rows: ExportedLabel[]): Promise<string> {
+  private async *jsonLines(rows: ExportedLabel[]): AsyncGenerator<Buffer> {
+    const perChunk = rows.some((row) => row.objectKey !== null) ? IMAGE_LINES_PER_CHUNK : LINES_PER_CHUNK;
+    for (let start = 0; start < rows.length; start += perChunk) {
+      yield Buffer.from(await this.jsonChunk(rows.slice(start, start + perChunk)));
+    }
+  }
+
+  private async jsonChunk(rows: ExportedLabel[]): Promise<string> {
     const images = await this.imagesOf(rows);
     let text = '';
     for (const row of rows) {
@@ -82,17 +93,16 @@ export class VersionExportService {
     return text;
   }
 
-  /** Stored image bytes as base64 by item id, fetched a few at a time. */
+  /** Stored image bytes of a chunk's rows as base64 by item id, fetched together. */
   private async imagesOf(rows: ExportedLabel[]): Promise<Map<string, string>> {
     const images = new Map<string, string>();
-    const stored = rows.filter((row) => row.objectKey !== null);
-    for (let start = 0; start < stored.length; start += IMAGE_FETCH_CONCURRENCY) {
-      await Promise.all(
-        stored.slice(start, start + IMAGE_FETCH_CONCURRENCY).map(async (row) => {
+    await Promise.all(
+      rows
+        .filter((row) => row.objectKey !== null)
+        .map(async (row) => {
           images.set(row.id, (await this.store.get(row.objectKey as string)).toString('base64'));
         }),
-      );
-    }
+    );
     return images;
   }
 }
