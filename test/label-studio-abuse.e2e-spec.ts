@@ -110,9 +110,6 @@ describe('Label Studio ML backend under abuse', () => {
     });
     expect(unknown.status).toBe(200);
     expect(unknown.body).toEqual({ status: 'Unknown event', action: 'TASKS_CREATED' });
-    const noAction = await ls.event({ project: {} });
-    expect(noAction.status).toBe(400);
-    expect(noAction.body.message).toMatch(/action/);
     expect((await counts()).events).toBe(0);
   });
 
@@ -235,7 +232,73 @@ describe('Label Studio ML backend under abuse', () => {
     expect(row).toEqual({ label: 'ham', annotator: 'label-studio:9', lead_time_ms: 2000 });
   });
 
+  it('answers unreadable webhooks 200 with the reason, keeps them as failed events, and applies nothing', async () => {
+    const before = await counts();
+    const readable = annotationEvent({
+      annotationId: 7000,
+      taskId: 7000,
+      data: { text: 'x' },
+      choice: 'spam',
+      labelConfig: config,
+    });
+    const unreadable: [unknown, RegExp][] = [
+      [{ project: {} }, /^invalid body: action: a Label Studio webhook names its action$/],
+      [{ ...readable, annotation: { ...readable.annotation, id: 'seven' } }, /annotation\.id/],
+      [
+        { ...readable, task: undefined, annotation: { ...readable.annotation, task: null } },
+        /the annotation names no task/,
+      ],
+      [{ action: 'ANNOTATIONS_DELETED', annotations: 'all', project: {} }, /annotations/],
+    ];
+    for (const [body, error] of unreadable) {
+      const response = await ls.event(body);
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ status: 'rejected', error: expect.stringMatching(error) });
+    }
+    // LS does not retry, but a resend is kept once.
+    expect((await ls.event({ project: {} })).status).toBe(200);
+    const status = await ls.eventsSettled();
+    expect(
+      status.failedEvents.slice(0, 4).map((e: { action: string; error: string }) => [e.action, e.error]),
+    ).toEqual([
+      ['ANNOTATIONS_DELETED', expect.stringMatching(/annotations/)],
+      ['ANNOTATION_CREATED', expect.stringMatching(/names no task/)],
+      ['ANNOTATION_CREATED', expect.stringMatching(/annotation\.id/)],
+      ['(none)', expect.stringMatching(/action/)],
+    ]);
+    expect(await counts()).toEqual({ ...before, events: before.events + 4 });
+  });
+
+  it('refuses a label outside the project label set before recording anything for it', async () => {
+    const before = await counts();
+    const response = await ls.event(
+      annotationEvent({
+        annotationId: 6000,
+        taskId: 6000,
+        data: { text: 'eggs' },
+        choice: 'eggs',
+        labelConfig: config,
+      }),
+    );
+    expect(response.body).toMatchObject({ status: 'accepted', stored: 1 });
+    const status = await ls.eventsSettled();
+    expect(status.failedEvents[0]).toMatchObject({
+      action: 'ANNOTATION_CREATED',
+      error: `task 6000: label "eggs" is not in the project's label set: spam, ham`,
+    });
+    const mapped = await t.db.query('SELECT 1 FROM label_studio_annotations WHERE ls_annotation_id = 6000');
+    expect(mapped).toHaveLength(0);
+    expect((await counts()).annotations).toBe(before.annotations);
+  });
+
   it('stops answering a rotated or revoked URL; a project has one active connector', async () => {
+    const token = async () =>
+      (
+        await t.db.query<{ token: string | null }>(
+          'SELECT ls_access_token AS token FROM label_studio_connectors',
+        )
+      )[0].token;
+    expect(await token()).toBe('9c1d0a4f5e3b2a1908f7e6d5c4b3a29180f7e6d5');
     const again = await t.call('POST', `/v1/projects/${projectId}/connectors/label-studio`, {});
     expect(again.status).toBe(409);
     const rotated = await t.call('POST', `/v1/projects/${projectId}/connectors/label-studio/rotate`);
@@ -244,8 +307,13 @@ describe('Label Studio ML backend under abuse', () => {
     expect((await ls.health()).status).toBe(404);
     const fresh = new LabelStudioPlayer(t, projectId, rotated.body.backendPath, ls.basicAuth);
     expect((await fresh.health()).status).toBe(200);
+    // LS's access token went with the old URL; the next /setup hands it over again.
+    expect(await token()).toBeNull();
+    expect((await fresh.setup(config)).status).toBe(200);
+    expect(await token()).toBe('9c1d0a4f5e3b2a1908f7e6d5c4b3a29180f7e6d5');
     expect((await t.call('DELETE', `/v1/projects/${projectId}/connectors/label-studio`)).status).toBe(204);
     expect((await fresh.health()).status).toBe(404);
+    expect(await token()).toBeNull();
     expect((await t.call('GET', `/v1/projects/${projectId}/connectors/label-studio`)).status).toBe(404);
   });
 });

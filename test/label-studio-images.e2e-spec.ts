@@ -32,6 +32,9 @@ describe('Label Studio ML backend: image tasks', () => {
       seen.push({ url: request.url ?? '', headers: request.headers });
       const match = /^\/data\/upload\/1\/img-(\d+)\.png$/.exec(request.url ?? '');
       if (request.url === '/data/upload/1/notes.txt') return void response.end('just text');
+      if (request.url === '/data/upload/1/moved.png') {
+        return void response.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+      }
       if (!match) return void response.writeHead(404).end();
       if (request.headers.authorization !== `Token ${TOKEN}`) return void response.writeHead(401).end();
       response
@@ -40,7 +43,12 @@ describe('Label Studio ML backend: image tasks', () => {
     });
     await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
     host = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-    t = await startTestApp({ LABELLOOP_ROLE: 'all', ML_BACKEND: 'wasm' });
+    // localhost is another origin than LS's hostname (127.0.0.1), allowed by the setting.
+    t = await startTestApp({
+      LABELLOOP_ROLE: 'all',
+      ML_BACKEND: 'wasm',
+      LABEL_STUDIO_IMAGE_ORIGINS: ` ${host.replace('127.0.0.1', 'localhost')} , https://files.example.com`,
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -62,15 +70,23 @@ describe('Label Studio ML backend: image tasks', () => {
     const page = [
       ...Array.from({ length: 8 }, (_, i) => ({ id: i + 1, data: { image: upload(i + 1) } })),
       { id: 9, data: { image: '/data/upload/1/gone.png' } },
-      // Another origin than LS's hostname: the access token must not be sent there.
+      // An allowed origin other than LS's hostname: fetched, but the access token must not be sent there.
       { id: 10, data: { image: `${host.replace('127.0.0.1', 'localhost')}${upload(10)}` } },
       { id: 11, data: { image: '/data/upload/1/notes.txt' } },
       { id: 12, data: { image: 's3://bucket/img.png' } },
       { id: 13, data: { picture: upload(13) } },
+      // Origins neither LS's nor listed: refused without a request (no fetching internal addresses).
+      { id: 14, data: { image: 'http://169.254.169.254/latest/meta-data/iam.png' } },
+      { id: 15, data: { image: `${host.replace(/:\d+$/, ':1')}${upload(15)}` } },
+      // A redirect is not followed (it could lead anywhere).
+      { id: 16, data: { image: '/data/upload/1/moved.png' } },
+      // Malformed URLs: an error for the task only.
+      { id: 17, data: { image: 'http://exa mple.com/x.png' } },
+      { id: 18, data: { image: 'localhost:8080' } },
     ];
     const cold = await ls.predict(page, config);
     expect(cold.status).toBe(200);
-    expect(cold.body.results).toHaveLength(13);
+    expect(cold.body.results).toHaveLength(18);
     for (const result of cold.body.results.slice(0, 8)) {
       expect(result).toEqual({
         result: [],
@@ -85,13 +101,39 @@ describe('Label Studio ML backend: image tasks', () => {
     }
     expect(errors.map((e: { error: string }) => e.error)).toEqual([
       expect.stringMatching(/^task 9: image .*gone\.png could not be fetched: HTTP 404$/),
-      expect.stringMatching(/^task 10: image .*localhost.* could not be fetched: HTTP 401$/),
+      expect.stringMatching(/^task 10: image http:\/\/localhost:.* could not be fetched: HTTP 401$/),
       'task 11: the file is not a PNG or JPEG image',
       expect.stringMatching(
         /^task 12: image URL s3:\/\/bucket\/img\.png uses s3:\/\/, which labelloop cannot read/,
       ),
       'task 13: data.image is missing',
+      expect.stringMatching(
+        /^task 14: image URL http:\/\/169\.254\.169\.254\/latest\/meta-data\/iam\.png is not on Label Studio's host \(http:\/\/127\.0\.0\.1:\d+\): .*LABEL_STUDIO_IMAGE_ORIGINS/,
+      ),
+      expect.stringMatching(/^task 15: image URL http:\/\/127\.0\.0\.1:1\/.* is not on Label Studio's host/),
+      expect.stringMatching(
+        /^task 16: image .*moved\.png could not be fetched: HTTP 302 redirect, which labelloop does not follow/,
+      ),
+      'task 17: image URL "http://exa mple.com/x.png" is not a valid URL',
+      expect.stringMatching(
+        /^task 18: image URL localhost:8080 uses localhost:\/\/, which labelloop cannot read/,
+      ),
     ]);
+    // One task (an interactive request, maybe): the error comes with an empty prediction the editor can take.
+    const single = await ls.predict(
+      [{ id: 14, data: { image: 'http://169.254.169.254/latest/meta-data/iam.png' } }],
+      config,
+    );
+    expect(single.body).toEqual({
+      results: [
+        {
+          result: [],
+          score: 0,
+          model_version: 'labelloop-cold-start',
+          error: expect.stringMatching(/^task 14: image URL .* is not on Label Studio's host/),
+        },
+      ],
+    });
     expect(seen.find((s) => s.url === upload(1))?.headers.authorization).toBe(`Token ${TOKEN}`);
     expect(seen.find((s) => s.url === upload(10))?.headers.authorization).toBeUndefined();
     const items = await t.db.query<{ external_id: string; object_key: string | null }>(

@@ -287,7 +287,7 @@ describe('Label Studio ML backend', () => {
       labelConfig: config,
     });
     expect(imported.status).toBe(201);
-    expect(imported.body).toEqual({ received: 3, labeled: 1, annotationsMapped: 3 });
+    expect(imported.body).toEqual({ received: 3, labeled: 1, relabeled: 0, annotationsMapped: 3 });
     const items = await t.db.query<{ external_id: string; label: string | null }>(
       'SELECT external_id, label FROM items WHERE project_id = $1 ORDER BY external_id',
       [other],
@@ -298,10 +298,76 @@ describe('Label Studio ML backend', () => {
       { external_id: 'ls-task-503', label: null },
     ]);
 
-    const bad = await t.call('POST', `/v1/projects/${other}/label-studio/tasks`, [
-      { id: 504, data: { body: 'x' } },
-    ]);
+    const choice = (id: number, label: string, at: string) => ({
+      id,
+      result: [{ from_name: 'sentiment', to_name: 'text', type: 'choices', value: { choices: [label] } }],
+      was_cancelled: false,
+      completed_by: 6,
+      updated_at: at,
+    });
+    const itemCount = async () =>
+      (
+        await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE project_id = $1', [other])
+      )[0].n;
+
+    // One unreadable task fails the whole request: the readable one beside it is not written either.
+    const bad = await t.call('POST', `/v1/projects/${other}/label-studio/tasks`, {
+      tasks: [
+        {
+          id: 504,
+          data: { text: 'fine on its own' },
+          annotations: [choice(9004, 'Positive', '2025-05-29T09:00:00Z')],
+        },
+        { id: 505, data: { body: 'x' } },
+      ],
+      labelConfig: config,
+    });
     expect(bad.status).toBe(400);
-    expect(bad.body.message).toMatch(/task 504: data.text is missing/);
+    expect(bad.body.message).toMatch(
+      /1 task\(s\) could not be imported, so none was: task 505: data.text is missing/,
+    );
+    const outside = await t.call('POST', `/v1/projects/${other}/label-studio/tasks`, {
+      tasks: [
+        { id: 504, data: { text: 'fine on its own' } },
+        { id: 506, data: { text: 'meh' }, annotations: [choice(9006, 'Meh', '2025-05-29T09:00:00Z')] },
+      ],
+      labelConfig: config,
+    });
+    expect(outside.status).toBe(400);
+    expect(outside.body.message).toMatch(/task 506: label "Meh" is not in the project's label set/);
+    expect(await itemCount()).toBe(3);
+
+    // Tasks whose items exist: their (newer) labels are appended, not dropped.
+    const again = await t.call('POST', `/v1/projects/${other}/label-studio/tasks`, {
+      tasks: [
+        {
+          id: 501,
+          data: { text: 'a superb film' },
+          annotations: [choice(9002, 'Positive', '2025-05-29T10:00:00Z')],
+        },
+        {
+          id: 503,
+          data: { text: 'not annotated' },
+          annotations: [choice(9007, 'Negative', '2025-05-30T09:00:00Z')],
+        },
+      ],
+      labelConfig: config,
+    });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual({ received: 2, labeled: 2, relabeled: 1, annotationsMapped: 2 });
+    const relabeled = await t.db.query<{ external_id: string; label: string | null; annotations: number }>(
+      `SELECT i.external_id, i.label, (SELECT count(*)::int FROM annotations a WHERE a.item_id = i.id) AS annotations
+       FROM items i WHERE i.project_id = $1 ORDER BY i.external_id`,
+      [other],
+    );
+    expect(relabeled).toEqual([
+      { external_id: 'ls-task-501', label: 'Positive', annotations: 1 },
+      { external_id: 'ls-task-502', label: null, annotations: 0 },
+      { external_id: 'ls-task-503', label: 'Negative', annotations: 1 },
+    ]);
+    const [appended] = await t.db.query<{ source: string }>(
+      `SELECT a.source FROM annotations a JOIN items i ON i.id = a.item_id WHERE i.external_id = 'ls-task-503'`,
+    );
+    expect(appended.source).toBe('import');
   });
 });

@@ -39,6 +39,34 @@ export const configSchema = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(false),
+  LABEL_STUDIO_IMAGE_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins: string[] = [];
+      for (const entry of value.split(',').map((part) => part.trim())) {
+        if (entry === '') continue;
+        let url: URL | null = null;
+        try {
+          url = new URL(entry);
+        } catch {
+          // reported below
+        }
+        if (
+          !url ||
+          (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+          url.origin !== entry.replace(/\/$/, '')
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${entry} is not an http(s) origin like https://files.example.com`,
+          });
+          continue;
+        }
+        origins.push(url.origin);
+      }
+      return origins;
+    }),
   ML_BACKEND: z
     .enum(['auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'webgpu', 'wasm', 'cpu'])
     .default('auto'),

@@ -27,6 +27,8 @@ export interface AppConfig {
   shutdownDelayMs: number;
   logLevel: string;
   mlBackend: string;
+  /** Origins (besides the /setup hostname's) whose absolute image URLs Label Studio tasks may point at. */
+  labelStudio: { imageOrigins: string[] };
 }
 
 export class ConfigError extends Error {
@@ -88,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     logLevel: e.LOG_LEVEL,
     mlBackend: e.ML_BACKEND,
+    labelStudio: { imageOrigins: e.LABEL_STUDIO_IMAGE_ORIGINS },
   };
 }
 

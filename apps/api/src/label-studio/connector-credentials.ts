@@ -1,13 +1,15 @@
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const scryptAsync = promisify(scrypt) as (
+  password: string,
+  salt: Buffer,
+  keyLength: number,
+) => Promise<Buffer>;
 
 /** The token in a connector's backend URL: 192 random bits, so it is the capability Label Studio holds. */
 export function newConnectorToken(): string {
   return `lsc_${randomBytes(24).toString('base64url')}`;
-}
-
-/** Tokens are stored as SHA-256 hashes (like API keys): high-entropy secrets need no slow hash. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 /** The start of a token, shown in listings so an admin can tell tokens apart. */
@@ -15,19 +17,21 @@ export function tokenPrefix(token: string): string {
   return token.slice(0, 8);
 }
 
-// Basic-auth passwords are chosen by people, so they get a salted slow hash.
+// Basic-auth passwords are chosen by people, so they get a salted slow hash. The async scrypt runs on the
+// libuv thread pool: a check costs tens of milliseconds that must not block the event loop.
 const SCRYPT_KEY_LENGTH = 32;
 
-export function hashPassword(password: string): string {
+export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, SCRYPT_KEY_LENGTH).toString('base64')}`;
+  const hash = await scryptAsync(password, salt, SCRYPT_KEY_LENGTH);
+  return `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-export function verifyPassword(password: string, stored: string): boolean {
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const actual = scryptSync(password, Buffer.from(salt, 'base64'), expected.length);
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length);
   return timingSafeEqual(actual, expected);
 }
 

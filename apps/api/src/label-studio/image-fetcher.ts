@@ -17,26 +17,53 @@ const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 
 /**
  * The PNG/JPEG bytes behind a task's image value. Relative URLs (`/data/upload/...`) are resolved against
- * the LS hostname and sent with `Authorization: Token <access token>`; the token goes to that origin only,
- * never to a third-party URL. `data:` URIs are decoded. Size and time are bounded.
+ * the LS hostname and sent with `Authorization: Token <access token>`; the token goes to that origin only.
+ * An absolute URL is fetched only from the LS hostname's origin or one of `allowedOrigins`
+ * (LABEL_STUDIO_IMAGE_ORIGINS): /webhook needs only the connector token, so any other URL would let its
+ * holder make labelloop fetch internal addresses (loopback, cloud metadata, private networks). Redirects are
+ * not followed for the same reason. `data:` URIs are decoded. Size and time are bounded.
  */
-export async function fetchTaskImage(value: unknown, host: LabelStudioHost): Promise<Uint8Array> {
+export async function fetchTaskImage(
+  value: unknown,
+  host: LabelStudioHost,
+  allowedOrigins: readonly string[] = [],
+): Promise<Uint8Array> {
   if (typeof value !== 'string' || value.trim() === '') throw new ImageFetchError('no image URL in the task');
   if (value.startsWith('data:')) return checkImage(decodeDataUri(value));
+  const lsOrigin = hostnameOrigin(host.hostname);
   const url = resolveUrl(value, host.hostname);
-  const headers: Record<string, string> = {};
-  if (host.accessToken && host.hostname && url.origin === new URL(host.hostname).origin) {
-    headers.authorization = `Token ${host.accessToken}`;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ImageFetchError(
+      `image URL ${value} uses ${url.protocol}//, which labelloop cannot read: let Label Studio serve the file over http(s) (e.g. presigned cloud-storage URLs)`,
+    );
   }
+  if (url.origin !== lsOrigin && !allowedOrigins.includes(url.origin)) {
+    throw new ImageFetchError(
+      `image URL ${url.href} is not on Label Studio's host (${lsOrigin ?? 'no hostname sent in /setup'}): ` +
+        `labelloop fetches other origins only when LABEL_STUDIO_IMAGE_ORIGINS lists them`,
+    );
+  }
+  const headers: Record<string, string> = {};
+  if (host.accessToken && url.origin === lsOrigin) headers.authorization = `Token ${host.accessToken}`;
   let response: Response;
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.timeout(IMAGE_FETCH_TIMEOUT_MS) });
+    response = await fetch(url, {
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(IMAGE_FETCH_TIMEOUT_MS),
+    });
   } catch (error) {
     const reason =
       (error as Error).name === 'TimeoutError'
         ? `no answer within ${IMAGE_FETCH_TIMEOUT_MS} ms`
         : (error as Error).message;
     throw new ImageFetchError(`image ${url.href} could not be fetched: ${reason}`);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    throw new ImageFetchError(
+      `image ${url.href} could not be fetched: HTTP ${response.status} redirect, which labelloop does not follow (point the task at the file itself)`,
+    );
   }
   if (!response.ok) {
     await response.body?.cancel();
@@ -45,20 +72,31 @@ export async function fetchTaskImage(value: unknown, host: LabelStudioHost): Pro
   return checkImage(await readCapped(response, url.href));
 }
 
+/** The origin of LS's /setup hostname, or null when none (or an unusable one) was sent. */
+function hostnameOrigin(hostname: string | null): string | null {
+  if (!hostname) return null;
+  const url = URL.parse(hostname);
+  return url && (url.protocol === 'http:' || url.protocol === 'https:') ? url.origin : null;
+}
+
 function resolveUrl(value: string, hostname: string | null): URL {
+  const absolute = URL.parse(value);
+  if (absolute) return absolute;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ImageFetchError(
-        `image URL ${value} uses ${url.protocol}//, which labelloop cannot read: let Label Studio serve the file over http(s) (e.g. presigned cloud-storage URLs)`,
-      );
-    }
-    return url;
+    throw new ImageFetchError(`image URL ${JSON.stringify(value)} is not a valid URL`);
   }
   if (!hostname) {
     throw new ImageFetchError(`image URL ${value} is relative and Label Studio sent no hostname in /setup`);
   }
-  return new URL(value, hostname);
+  const base = URL.parse(hostname);
+  if (!base) {
+    throw new ImageFetchError(
+      `image URL ${value} is relative and Label Studio's hostname ${JSON.stringify(hostname)} is not a URL`,
+    );
+  }
+  const resolved = URL.parse(value, base.href);
+  if (!resolved) throw new ImageFetchError(`image URL ${JSON.stringify(value)} is not a valid URL`);
+  return resolved;
 }
 
 async function readCapped(response: Response, href: string): Promise<Uint8Array> {

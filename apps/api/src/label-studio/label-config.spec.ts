@@ -32,7 +32,6 @@ describe('parseLabelConfig', () => {
       inputKind: 'text',
       dataKey: 'text',
       choices: ['Positive', 'Negative', 'Neutral'],
-      multiple: false,
     });
   });
 
@@ -47,7 +46,7 @@ describe('parseLabelConfig', () => {
     });
   });
 
-  it('prefers alias over value, follows a toName list and reads choice="multiple"', () => {
+  it('prefers alias over value and follows a toName list', () => {
     const config = parseLabelConfig(
       `<View><Header value="x"/><Text name="body" value="$review"/>
        <Choices name="c" toName="missing, body" choice="multiple">
@@ -58,7 +57,6 @@ describe('parseLabelConfig', () => {
       toName: 'body',
       dataKey: 'review',
       choices: ['good', 'bad'],
-      multiple: true,
     });
   });
 

@@ -16,7 +16,6 @@ export interface LabelConfig {
   dataKey: string;
   /** Choice values in config order (`alias` wins over `value`, as in Label Studio). */
   choices: string[];
-  multiple: boolean;
 }
 
 /** A label config labelloop cannot serve; the message names the problem. */
@@ -107,7 +106,6 @@ export function parseLabelConfig(xml: unknown): LabelConfig {
     inputKind: OBJECT_KINDS[object.name],
     dataKey: value.slice(1),
     choices,
-    multiple: control.attributes.choice === 'multiple',
   };
 }
 

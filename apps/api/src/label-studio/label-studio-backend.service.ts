@@ -46,9 +46,14 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   throw ApiError.badRequest(describeProblems('invalid body', problems), problems);
 }
 
-/** One entry of /predict's `results`: a prediction, or (no `result`) an error LS logs and skips. */
+/**
+ * One entry of /predict's `results`: a prediction, or an error. In a batch an error entry has no `result`, so
+ * LS logs and skips it (contract §3.3.3 item 4). A request of one task may be interactive, where LS hands
+ * `results[0]` to the editor as is and it must be a prediction object with `result` (item 7): there the
+ * error comes with an empty prediction (`result: []`, score 0).
+ */
 type PredictionEntry =
-  | { result: ReturnType<typeof choiceRegion>[]; score: number; model_version: string }
+  | { result: ReturnType<typeof choiceRegion>[]; score: number; model_version: string; error?: string }
   | { model_version: string; error: string };
 
 /** The ML-backend protocol: /setup, /predict and /versions (see the Label Studio wire contract). */
@@ -131,7 +136,7 @@ export class LabelStudioBackendService {
     );
     const results: PredictionEntry[] = items.map((entry) =>
       'error' in entry
-        ? { model_version: version, error: entry.error }
+        ? errorEntry(entry.error, version, tasks.length === 1)
         : { result: [], score: 1 - entry.item.coldPriority, model_version: version },
     );
     if (!model) return { results };
@@ -181,6 +186,12 @@ export class LabelStudioBackendService {
       );
     }
   }
+}
+
+function errorEntry(error: string, version: string, singleTask: boolean): PredictionEntry {
+  return singleTask
+    ? { result: [], score: 0, model_version: version, error }
+    : { model_version: version, error };
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

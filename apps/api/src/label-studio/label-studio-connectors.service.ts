@@ -5,10 +5,11 @@ import {
   LabelStudioEventsRepository,
 } from '@labelloop/db';
 import { z } from 'zod';
+import { hashApiKey } from '../auth/api-key.service';
 import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ProjectsService } from '../projects/projects.service';
-import { hashPassword, hashToken, newConnectorToken, tokenPrefix } from './connector-credentials';
+import { hashPassword, newConnectorToken, tokenPrefix } from './connector-credentials';
 import { MAX_EVENT_ATTEMPTS } from './webhook-processor.service';
 
 export const createConnectorBody = z
@@ -50,10 +51,10 @@ export class LabelStudioConnectorsService {
     const token = newConnectorToken();
     const created = await this.connectors.create({
       projectId: project.id,
-      tokenHash: hashToken(token),
+      tokenHash: hashApiKey(token),
       tokenPrefix: tokenPrefix(token),
       basicAuthUser: body.basicAuth?.username ?? null,
-      basicAuthPassHash: body.basicAuth ? hashPassword(body.basicAuth.password) : null,
+      basicAuthPassHash: body.basicAuth ? await hashPassword(body.basicAuth.password) : null,
       createdBy: principal.name,
     });
     if (!created) {
@@ -77,7 +78,7 @@ export class LabelStudioConnectorsService {
   async rotate(principal: Principal, projectId: string, origin: string) {
     const project = await this.projects.get(principal, projectId);
     const token = newConnectorToken();
-    const rotated = await this.connectors.rotate(project.id, hashToken(token), tokenPrefix(token));
+    const rotated = await this.connectors.rotate(project.id, hashApiKey(token), tokenPrefix(token));
     if (!rotated) throw ApiError.notFound('Label Studio connector of project', project.id);
     return this.withUrl(rotated, token, origin);
   }

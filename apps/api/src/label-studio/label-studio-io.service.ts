@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { PNG } from 'pngjs';
 import {
+  AnnotationsRepository,
   DatasetVersionsRepository,
   LabelStudioAnnotationsRepository,
   LabelStudioConnectorsRepository,
@@ -44,7 +45,9 @@ export type ImportBody = z.infer<typeof importBody>;
  * Label Studio's JSON task format both ways. Export: every item as an LS task (data under the label
  * config's key, the label as an annotation, the stored model prediction as a pre-annotation), for the
  * project now or as of a dataset version. Import: an LS export (tasks with annotations) becomes items keyed
- * by task id, each labeled with its newest non-skipped choice.
+ * by task id, each labeled with its newest non-skipped choice (an item that exists already gets that label
+ * appended unless it carries it). All or nothing: every task is checked first, and one that cannot be
+ * imported fails the request with nothing written.
  */
 @Injectable()
 export class LabelStudioIoService {
@@ -55,6 +58,7 @@ export class LabelStudioIoService {
     private readonly datasets: DatasetVersionsRepository,
     private readonly mapping: LabelStudioAnnotationsRepository,
     private readonly tasks: LabelStudioTasksService,
+    private readonly annotations: AnnotationsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
   ) {}
 
@@ -89,6 +93,14 @@ export class LabelStudioIoService {
       !Array.isArray(body) && body.labelConfig ? this.parse(body.labelConfig) : await this.target(project);
     const connector = await this.connectors.findActiveByProject(project.id);
     const labeled = list.map((task) => newestChoice(task.annotations, target.fromName));
+    const labelErrors = labeled.flatMap((entry, index) =>
+      entry && !project.labels.includes(entry.label)
+        ? [
+            `task ${list[index].id}: label ${JSON.stringify(entry.label)} is not in the project's label set: ${project.labels.join(', ')}`,
+          ]
+        : [],
+    );
+    if (labelErrors.length > 0) throw notImported(labelErrors);
     const outcomes = await this.tasks.itemsFor(
       project,
       list.map((task) => ({ id: task.id, data: task.data })),
@@ -99,21 +111,28 @@ export class LabelStudioIoService {
       },
       principal.name,
       false,
-      labeled.map((entry) => entry?.label ?? null),
+      { labels: labeled.map((entry) => entry?.label ?? null), allOrNothing: true },
     );
-    const errors = outcomes.flatMap((o) => ('error' in o ? [o.error] : []));
-    if (errors.length > 0) {
-      throw ApiError.badRequest(
-        `${errors.length} task(s) could not be imported: ${errors.slice(0, 10).join('; ')}`,
-        {
-          errors,
-        },
-      );
-    }
+    const errors = outcomes.flatMap((o) => (o && 'error' in o ? [o.error] : []));
+    if (errors.length > 0) throw notImported(errors);
     let annotations = 0;
+    let relabeled = 0;
     for (const [index, task] of list.entries()) {
       const outcome = outcomes[index];
       if ('error' in outcome) continue;
+      const label = labeled[index]?.label;
+      // New items got their label in the import; an existing one gets it appended when it differs.
+      if (label && outcome.item.label !== label) {
+        const written = await this.annotations.appendForItem({
+          itemId: outcome.item.id,
+          label,
+          annotator: principal.name,
+          leadTimeMs: null,
+          source: 'import',
+          scopeProjectId: project.id,
+        });
+        if (written) relabeled++;
+      }
       for (const annotation of task.annotations) {
         if (annotation.id === undefined) continue;
         const label = annotation.was_cancelled ? null : choiceOf(annotation.result, target.fromName);
@@ -129,7 +148,10 @@ export class LabelStudioIoService {
     }
     return {
       received: list.length,
+      /** Tasks whose item now carries their Label Studio label (new, relabeled, or already so). */
       labeled: labeled.filter(Boolean).length,
+      /** Of those, existing items whose label changed. */
+      relabeled,
       annotationsMapped: annotations,
     };
   }
@@ -213,6 +235,13 @@ export class LabelStudioIoService {
       throw error;
     }
   }
+}
+
+function notImported(errors: string[]): ApiError {
+  return ApiError.badRequest(
+    `${errors.length} task(s) could not be imported, so none was: ${errors.slice(0, 10).join('; ')}`,
+    { errors },
+  );
 }
 
 /** The newest annotation that picked a choice (skips and empty results do not count). */

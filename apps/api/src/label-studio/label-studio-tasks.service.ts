@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import { LabelStudioItemsRepository, type LabelStudioItem, type ProjectRecord } from '@labelloop/db';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { ItemsImportService } from '../items/items-import.service';
@@ -24,6 +25,7 @@ export class LabelStudioTasksService {
     private readonly items: LabelStudioItemsRepository,
     private readonly importer: ItemsImportService,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async itemsFor(
@@ -33,9 +35,14 @@ export class LabelStudioTasksService {
     host: LabelStudioHost,
     importedBy: string,
     withBytes: boolean,
-    /** Known labels of the tasks (by index), recorded with source `import` when the item is new. */
-    labels: readonly (string | null)[] = [],
+    options: {
+      /** Known labels of the tasks (by index), recorded with source `import` when the item is new. */
+      labels?: readonly (string | null)[];
+      /** When any task cannot become an item, import none: the outcomes then hold only the failed tasks. */
+      allOrNothing?: boolean;
+    } = {},
   ): Promise<TaskItem[]> {
+    const labels = options.labels ?? [];
     const externalIds = tasks.map((task) => externalIdForTask(task.id));
     const known = new Map(
       (await this.items.byExternalIds(project.id, externalIds)).map((i) => [i.externalId, i]),
@@ -61,6 +68,7 @@ export class LabelStudioTasksService {
         outcomes[index] = { error: `task ${task.id}: ${error.message}` };
       }
     });
+    if (options.allOrNothing && outcomes.some(Boolean)) return outcomes;
     if (toImport.length > 0) {
       await this.importer.importArray(project, importedBy, toImport);
       for (const item of await this.items.byExternalIds(
@@ -93,7 +101,7 @@ export class LabelStudioTasksService {
     const value = taskValue(task, dataKey);
     if (value === undefined || value === null) throw new TaskInputError(`data.${dataKey} is missing`);
     if (project.inputKind === 'image') {
-      const bytes = await fetchTaskImage(value, host);
+      const bytes = await fetchTaskImage(value, host, this.config.labelStudio.imageOrigins);
       return { item: { imageBase64: Buffer.from(bytes).toString('base64') }, bytes };
     }
     const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null;

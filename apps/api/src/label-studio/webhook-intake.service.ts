@@ -1,12 +1,13 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { LabelStudioEventsRepository, type NewLabelStudioEvent } from '@labelloop/db';
+import { LOGGER } from '@labelloop/observability';
+import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ApiError } from '../common/api-error';
 import { describeProblems, zodProblems } from '../common/zod';
 import { TrainingService } from '../training/training.service';
 import { LabelStudioAccess, type LabelStudioCaller } from './label-studio-access.service';
-import { WebhookProcessor } from './webhook-processor.service';
+import { MAX_EVENT_ATTEMPTS, WebhookProcessor } from './webhook-processor.service';
 
 /** What an annotation event keeps of LS's payload (the rest, e.g. the whole project, is not needed). */
 export interface AnnotationEventPayload {
@@ -52,11 +53,20 @@ const deletionEvent = z.object({ annotations: z.array(z.object({ id })) });
 
 export type WebhookReply = { status: HttpStatus; body: Record<string, unknown> };
 
+/** An event webhook labelloop cannot read: answered 200 all the same (see receive). */
+class UnreadableWebhook extends Error {}
+
+/** The most of a rejected webhook's body kept for the connector's status. */
+const REJECTED_BODY_MAX_CHARS = 64 * 1024;
+
 /**
  * POST /webhook: Label Studio's event webhooks (sent without credentials, 1 s timeout, no retries) and
  * Start Training (sent with credentials). Annotation events are written to the durable inbox in one
- * statement and applied after the reply (WebhookProcessor); a resent event is stored once. Actions labelloop
- * does not use are acknowledged with 200, as LS counts any other answer as a failure.
+ * statement and applied after the reply (WebhookProcessor); a resent event is stored once. Every event
+ * webhook is answered with a 2xx, as LS counts any other answer as a failure and disables the webhook
+ * after a few (contract §3.4a): actions labelloop does not use are acknowledged, and one it cannot read
+ * (no action, or a malformed payload) gets `{status: 'rejected', error}`, is logged, and is kept as a
+ * failed event in the connector's status.
  */
 @Injectable()
 export class WebhookIntakeService {
@@ -65,6 +75,7 @@ export class WebhookIntakeService {
     private readonly events: LabelStudioEventsRepository,
     private readonly processor: WebhookProcessor,
     private readonly training: TrainingService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async receive(
@@ -74,13 +85,28 @@ export class WebhookIntakeService {
   ): Promise<WebhookReply> {
     const action = (body as { action?: unknown } | null)?.action;
     if (typeof action !== 'string' || action === '') {
-      throw ApiError.badRequest('invalid body: action: a Label Studio webhook names its action', {
-        field: 'action',
-      });
+      return this.reject(
+        caller,
+        '(none)',
+        body,
+        'invalid body: action: a Label Studio webhook names its action',
+      );
     }
+    if (action === 'START_TRAINING') return this.startTraining(caller, authorization);
+    try {
+      return await this.receiveEvent(caller, action, body);
+    } catch (error) {
+      if (!(error instanceof UnreadableWebhook)) throw error;
+      return this.reject(caller, action, body, error.message);
+    }
+  }
+
+  private async receiveEvent(
+    caller: LabelStudioCaller,
+    action: string,
+    body: unknown,
+  ): Promise<WebhookReply> {
     switch (action) {
-      case 'START_TRAINING':
-        return this.startTraining(caller, authorization);
       case 'ANNOTATION_CREATED':
       case 'ANNOTATION_UPDATED': {
         const event = parse(annotationEvent, body);
@@ -108,12 +134,34 @@ export class WebhookIntakeService {
     }
   }
 
+  /** Answers 200 (LS would count a 4xx as a failure) and keeps the webhook, trimmed, as a failed event. */
+  private async reject(
+    caller: LabelStudioCaller,
+    action: string,
+    body: unknown,
+    error: string,
+  ): Promise<WebhookReply> {
+    const raw = JSON.stringify(body) ?? 'null';
+    this.logger.warn(
+      { projectId: caller.project.id, connectorId: caller.connector.id, action, err: error },
+      'label studio webhook rejected',
+    );
+    await this.events.insertRejected(caller.project.id, caller.connector.id, {
+      dedupeKey: `rejected:${createHash('sha256').update(raw).digest('hex')}`,
+      action,
+      payload: raw.length <= REJECTED_BODY_MAX_CHARS ? { body } : { bodyChars: raw.length, truncated: true },
+      error,
+      givenUpAt: MAX_EVENT_ATTEMPTS,
+    });
+    return { status: HttpStatus.OK, body: { status: 'rejected', error } };
+  }
+
   /** Queues a training like POST /train (a waiting one is reused) and answers with its job. */
   private async startTraining(
     caller: LabelStudioCaller,
     authorization: string | undefined,
   ): Promise<WebhookReply> {
-    this.access.checkBasicAuth(caller.connector, authorization);
+    await this.access.checkBasicAuth(caller.connector, authorization);
     const job = await this.training.train(
       { keyId: caller.connector.id, name: 'label-studio', role: 'admin', projectId: caller.project.id },
       caller.project.id,
@@ -145,8 +193,7 @@ export class WebhookIntakeService {
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const problems = zodProblems(parsed.error);
-  throw ApiError.badRequest(describeProblems('invalid body', problems), problems);
+  throw new UnreadableWebhook(describeProblems('invalid body', zodProblems(parsed.error)));
 }
 
 type AnnotationInput = z.infer<typeof annotation>;
@@ -163,9 +210,7 @@ function annotationPayload(
 ): AnnotationEventPayload {
   const taskId = t?.id ?? taskIdOf(a);
   if (taskId === null) {
-    throw ApiError.badRequest('invalid body: annotation.task: the annotation names no task', {
-      field: 'annotation.task',
-    });
+    throw new UnreadableWebhook('invalid body: annotation.task: the annotation names no task');
   }
   const completedBy =
     a.created_username ??

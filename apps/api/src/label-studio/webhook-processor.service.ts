@@ -222,6 +222,7 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     const label = payload.annotation.wasCancelled
       ? null
       : choiceOf(payload.annotation.result, target.fromName);
+    if (label !== null) await this.checkLabel(project.id, payload.task.id, label, target.setupDone);
     const previous = await this.mapping.record(project.id, {
       lsAnnotationId: String(payload.annotation.id),
       itemId: entry.item.id,
@@ -243,8 +244,10 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
         scopeProjectId: project.id,
       });
       if (!written) {
-        throw new PermanentEventError(
-          `task ${payload.task.id}: label ${JSON.stringify(label)} is not in the project's label set: ${project.labels.join(', ')}`,
+        // The item went away or the label set changed since checkLabel: the retry settles it (the mapping
+        // row is rewritten then, or the label is refused before it).
+        throw new Error(
+          `task ${payload.task.id}: label ${JSON.stringify(label)} could not be written (item gone, or no longer in the project's label set)`,
         );
       }
       this.metrics.recordLabel(project.id, annotator, leadTimeMs ?? undefined);
@@ -252,6 +255,19 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
     } else if (previous?.label && !previous.deleted) {
       await this.settleItem(project, entry.item.id, annotator);
     }
+  }
+
+  /**
+   * Refuses a label outside the project's label set before anything (the mapping included) is written. The
+   * labels are read now, not once per drain: a /setup may have adopted LS's choices meanwhile. Before any
+   * /setup such a label is retried (the first /setup may still adopt it); after it, it never applies.
+   */
+  private async checkLabel(projectId: string, taskId: number, label: string, setupDone: boolean) {
+    const labels = (await this.projects.findById(projectId))?.labels ?? [];
+    if (labels.includes(label)) return;
+    const message = `task ${taskId}: label ${JSON.stringify(label)} is not in the project's label set: ${labels.join(', ')}`;
+    if (!setupDone) throw new Error(`${message} (retried: Label Studio's first /setup may still adopt it)`);
+    throw new PermanentEventError(message);
   }
 
   /** LS sends deletions as ids only; the mapping finds the item. One never seen is nothing to undo. */
@@ -295,11 +311,12 @@ export class WebhookProcessor implements OnApplicationBootstrap, BeforeApplicati
       hostname: connector?.setup?.lsHostname ?? null,
       accessToken: connector?.setup?.lsAccessToken ?? null,
     };
-    if (connector?.setup)
-      return { fromName: connector.setup.fromName, dataKey: connector.setup.dataKey, host };
+    if (connector?.setup) {
+      return { fromName: connector.setup.fromName, dataKey: connector.setup.dataKey, host, setupDone: true };
+    }
     try {
       const config = parseLabelConfig(eventConfig);
-      return { fromName: config.fromName, dataKey: config.dataKey, host };
+      return { fromName: config.fromName, dataKey: config.dataKey, host, setupDone: false };
     } catch (error) {
       if (!(error instanceof LabelConfigError)) throw error;
       // Retried: a /setup may come along meanwhile.

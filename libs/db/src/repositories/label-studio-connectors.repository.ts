@@ -113,24 +113,29 @@ export class LabelStudioConnectorsRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  /** A new token for the active connector; the old one stops working at once. Null without one. */
+  /**
+   * A new token for the active connector; the old one stops working at once. Null without one. LS's access
+   * token is dropped too (whoever held the old URL may have sent it); LS's next /setup hands it over again.
+   */
   async rotate(
     projectId: string,
     tokenHash: string,
     tokenPrefix: string,
   ): Promise<LabelStudioConnectorRecord | null> {
     const { rows } = await this.pool.query(
-      `UPDATE label_studio_connectors SET token_hash = $2, token_prefix = $3, rotated_at = now()
+      `UPDATE label_studio_connectors
+       SET token_hash = $2, token_prefix = $3, rotated_at = now(), ls_access_token = NULL
        WHERE project_id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
       [projectId, tokenHash, tokenPrefix],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  /** False when the project has no active connector. */
+  /** False when the project has no active connector. LS's access token is not kept past revocation. */
   async revoke(projectId: string): Promise<boolean> {
     const result = await this.pool.query(
-      `UPDATE label_studio_connectors SET revoked_at = now() WHERE project_id = $1 AND revoked_at IS NULL`,
+      `UPDATE label_studio_connectors SET revoked_at = now(), ls_access_token = NULL
+       WHERE project_id = $1 AND revoked_at IS NULL`,
       [projectId],
     );
     return (result.rowCount ?? 0) > 0;

@@ -55,6 +55,31 @@ export class LabelStudioEventsRepository {
     return result.rowCount ?? 0;
   }
 
+  /**
+   * A webhook that could not be read, kept as an event already given up on (attempts = `givenUpAt`), so the
+   * connector's status lists it with its error. A resent one (same dedupe key) is stored once.
+   */
+  async insertRejected(
+    projectId: string,
+    connectorId: string,
+    event: NewLabelStudioEvent & { error: string; givenUpAt: number },
+  ): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO label_studio_events (project_id, connector_id, dedupe_key, action, payload, attempts, error)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
+       ON CONFLICT (project_id, dedupe_key) DO NOTHING`,
+      [
+        projectId,
+        connectorId,
+        event.dedupeKey,
+        event.action,
+        JSON.stringify(event.payload),
+        event.givenUpAt,
+        event.error,
+      ],
+    );
+  }
+
   /** Projects with events due (never tried, or whose retry time has come), oldest event first. */
   async projectsWithDueEvents(maxAttempts: number, limit: number): Promise<string[]> {
     const { rows } = await this.pool.query(

@@ -9,6 +9,8 @@ export interface LabelStudioItem {
   payload: unknown;
   objectKey: string | null;
   coldPriority: number;
+  /** The item's current label (label cache), null when unlabeled. */
+  label: string | null;
 }
 
 /** One item of a Label Studio export: its label (now or as of a watermark) and the stored prediction. */
@@ -45,7 +47,7 @@ export class LabelStudioItemsRepository {
     if (externalIds.length === 0) return [];
     const { rows } = await this.pool.query({
       name: 'label-studio-items.by-external-ids',
-      text: `SELECT id, external_id, payload, object_key, cold_priority FROM items
+      text: `SELECT id, external_id, payload, object_key, cold_priority, label FROM items
              WHERE project_id = $1 AND external_id = ANY($2::text[])`,
       values: [projectId, externalIds],
     });
@@ -55,6 +57,7 @@ export class LabelStudioItemsRepository {
       payload: row.payload,
       objectKey: row.object_key,
       coldPriority: row.cold_priority,
+      label: row.label,
     }));
   }
 
