@@ -120,10 +120,17 @@ describe('model bundles', () => {
       status: 'ready',
       promoted: true,
       source: 'imported',
-      origin: { projectId: sourceProject, modelVersionId: model.id, number: 1, datasetVersion: 1 },
+      origin: {
+        projectId: sourceProject,
+        modelVersionId: model.id,
+        number: 1,
+        datasetVersion: 1,
+        metrics: model.metrics,
+      },
       datasetVersion: null,
       backend: 'cpu',
-      metrics: model.metrics,
+      // Nothing labeled in this project's holdout: no accuracy here (the bundle's stays under origin).
+      metrics: null,
       scoringJobId: expect.any(String),
     });
     const id = imported.body.id;
@@ -150,6 +157,23 @@ describe('model bundles', () => {
       expect(again.get(name)!.equals(original.get(name)!)).toBe(true);
     }
   }, 60_000);
+
+  it("measures an imported model on the importing project's labeled holdout", async () => {
+    const projectId = await modelProject(target);
+    await target.call('POST', `/v1/projects/${projectId}/items`, labeledRows(40, 'measured'));
+    const [holdout] = await target.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM items WHERE project_id = $1 AND split = 'holdout' AND label IS NOT NULL`,
+      [projectId],
+    );
+    expect(holdout.n).toBeGreaterThan(0);
+    const imported = await upload(target, projectId, bundle, '?promote=false');
+    expect(imported.status).toBe(201);
+    expect(imported.body.metrics).toMatchObject({ holdoutRows: holdout.n, accuracy: expect.any(Number) });
+    // The rows are separable by x and the source model learned that: it is right on this holdout too.
+    expect(imported.body.metrics.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(imported.body.metrics).not.toEqual(model.metrics);
+    expect(imported.body.origin.metrics).toEqual(model.metrics);
+  });
 
   describe('bad bundles', () => {
     let projectId: string;

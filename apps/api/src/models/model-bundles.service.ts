@@ -1,16 +1,32 @@
 import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
-import { type ModelOrigin, ModelsRepository } from '@labelloop/db';
-import { artifactFromFiles, BundleError, packBundle, unpackBundle } from '@labelloop/ml';
+import {
+  DatasetVersionsRepository,
+  type ModelOrigin,
+  ModelsRepository,
+  type ProjectRecord,
+} from '@labelloop/db';
+import {
+  artifactFromFiles,
+  BundleError,
+  evaluate,
+  packBundle,
+  predictProbabilities,
+  unpackBundle,
+} from '@labelloop/ml';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { MlBackend } from '../../../trainer/src/ml-backend';
 import { artifactPrefix, readArtifactFiles } from '../../../trainer/src/artifact-store';
+import { modelInput, storedBytes } from '../../../trainer/src/model-input';
 import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ProjectsService } from '../projects/projects.service';
 import { modelView } from './model-view';
 import { ModelsService } from './models.service';
+
+/** The labels-as-of watermark past every annotation: the project's labels as they are now. */
+const CURRENT_LABELS = '9223372036854775807';
 
 /** Bodies a bundle import accepts (http-app registers a buffering parser with its own size limit). */
 export const MODEL_BUNDLE_CONTENT_TYPES = ['application/gzip', 'application/octet-stream'];
@@ -29,6 +45,7 @@ export class ModelBundlesService {
     private readonly projects: ProjectsService,
     private readonly models: ModelsRepository,
     private readonly registry: ModelsService,
+    private readonly datasets: DatasetVersionsRepository,
   ) {}
 
   /** The bundle of a ready model version and a file name for it. */
@@ -84,12 +101,19 @@ export class ModelBundlesService {
       );
     }
     await this.mlBackend.ready();
+    let loaded;
     try {
-      artifactFromFiles(artifact).model.dispose();
+      loaded = artifactFromFiles(artifact);
     } catch (error) {
       throw ApiError.badRequest(
         `invalid model bundle: the model does not load (${(error as Error).message})`,
       );
+    }
+    let metrics;
+    try {
+      metrics = await this.holdoutMetrics(project, loaded);
+    } finally {
+      loaded.model.dispose();
     }
 
     const id = randomUUID();
@@ -103,11 +127,11 @@ export class ModelBundlesService {
         {
           id,
           spec: manifest.spec,
-          metrics: manifest.metrics,
+          metrics,
           backend: manifest.backend,
           trainMs: null,
           artifactKey: prefix,
-          origin: originOf(info.source),
+          origin: { ...originOf(info.source), metrics: manifest.metrics },
         },
         promote,
       );
@@ -117,6 +141,22 @@ export class ModelBundlesService {
     }
     const scoringJobId = promote ? await this.registry.followPromotion(project.id, id) : undefined;
     return { ...modelView(record), scoringJobId: scoringJobId ?? null };
+  }
+
+  /**
+   * The imported model measured on this project's labeled holdout, as a training here would be, so that
+   * promotion compares like with like (the bundle's own metrics come from another holdout and stay under
+   * `origin.metrics`). Null without labeled holdout items.
+   */
+  private async holdoutMetrics(project: ProjectRecord, loaded: ReturnType<typeof artifactFromFiles>) {
+    const holdout = await this.datasets.labeledItems(project.id, CURRENT_LABELS, 'holdout');
+    if (holdout.length === 0) return null;
+    const bytes = await storedBytes(this.store, holdout);
+    const inputs = holdout.map((item) => modelInput(project.inputKind, item.payload, bytes.get(item.id)));
+    // Columns follow the bundle's label order, which may differ from the project's.
+    const labels = holdout.map((item) => loaded.manifest.labels.indexOf(item.label));
+    const probabilities = predictProbabilities(loaded.model, loaded.featurizer.transform(inputs));
+    return { ...evaluate(probabilities, labels, loaded.manifest.labels.length), holdoutRows: holdout.length };
   }
 }
 

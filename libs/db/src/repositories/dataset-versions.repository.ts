@@ -313,12 +313,17 @@ export class DatasetVersionsRepository {
   }
 
   /** Every item labeled as of the watermark, with the label it had then; ordered by item id. */
-  async labeledItems(projectId: string, watermark: string): Promise<LabeledItem[]> {
+  async labeledItems(
+    projectId: string,
+    watermark: string,
+    split?: 'pool' | 'holdout',
+  ): Promise<LabeledItem[]> {
     const { rows } = await this.pool.query(
       `SELECT i.id, i.split, i.payload, i.object_key, l.label
        FROM (${LABELS_AT_SQL}) l JOIN items i ON i.id = l.item_id
+       WHERE $3::"Split" IS NULL OR i.split = $3::"Split"
        ORDER BY i.id`,
-      [projectId, watermark],
+      [projectId, watermark, split ?? null],
     );
     return rows.map((row) => ({
       id: row.id,

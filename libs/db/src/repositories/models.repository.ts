@@ -13,6 +13,8 @@ export interface ModelOrigin {
   modelVersionId: string | null;
   number: number | null;
   datasetVersion: number | null;
+  /** The metrics the bundle came with, measured on the holdout of the project it was trained in. */
+  metrics?: unknown;
 }
 
 export interface ModelVersionRecord {
