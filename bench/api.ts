@@ -1,6 +1,5 @@
 import { Pool } from 'undici';
-import { Readable } from 'node:stream';
-import { api, BENCH_ADMIN_KEY, startBenchServer, type BenchServer } from './support/server';
+import { api, importNdjson, startBenchServer, type BenchServer } from './support/server';
 import { writeResult } from './support/results';
 
 // `npm run bench:api`: 16 concurrent annotator loops for 30 s each against the API on
@@ -37,12 +36,7 @@ async function setUpProject(baseUrl: string, name: string): Promise<string> {
     for (let i = 0; i < ITEMS; i++)
       yield `${JSON.stringify({ externalId: `${name}-${i}`, text: `message ${i}` })}\n`;
   };
-  const response = await fetch(`${baseUrl}/v1/projects/${project.id}/items`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/x-ndjson' },
-    body: Readable.toWeb(Readable.from(lines())) as ReadableStream,
-    duplex: 'half',
-  } as RequestInit);
+  const response = await importNdjson(baseUrl, project.id, lines());
   if (!response.ok) throw new Error(`import failed: ${await response.text()}`);
   return project.id;
 }

@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import { api, startBenchServer } from './support/server';
+import { api, importNdjson, startBenchServer } from './support/server';
 import { writeResult } from './support/results';
 
 // `npm run bench:import`: 100k text items (~130 bytes each) in one streamed NDJSON request.
@@ -41,15 +40,7 @@ async function main(): Promise<void> {
       labels: ['spam', 'ham'],
     });
     const started = performance.now();
-    const response = await fetch(`${server.baseUrl}/v1/projects/${project.id}/items`, {
-      method: 'POST',
-      headers: {
-        authorization: 'Bearer bench-admin-key-0123456789abcdef',
-        'content-type': 'application/x-ndjson',
-      },
-      body: Readable.toWeb(Readable.from(ndjsonChunks(ITEMS))) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
+    const response = await importNdjson(server.baseUrl, project.id, ndjsonChunks(ITEMS));
     const result = (await response.json()) as { created?: number };
     const seconds = (performance.now() - started) / 1000;
     if (!response.ok || result.created !== ITEMS) throw new Error(`import failed: ${JSON.stringify(result)}`);

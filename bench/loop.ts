@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { type Job, Queue } from 'bullmq';
 import {
   QUEUE_NAMES,
@@ -12,7 +11,7 @@ import type { ScoringResult } from '../apps/scorer/src/scoring.processor';
 import { assignSplit } from '../apps/api/src/items/deterministic';
 import { DIGITS, importShape, mnistItems } from './support/mnist-items';
 import { writeResult } from './support/results';
-import { api, BENCH_ADMIN_KEY, startBenchServer, type BenchServer } from './support/server';
+import { api, importNdjson, startBenchServer, type BenchServer } from './support/server';
 import { startBenchWorker } from './support/workers';
 
 // `npm run bench:loop`: how long from the label that crosses the retrain threshold to the retrained model's
@@ -59,12 +58,7 @@ async function importProject(
     if (inPool < pool || inHoldout < HOLDOUT)
       throw new Error(`MNIST has too few images for a pool of ${pool}`);
   };
-  const response = await fetch(`${baseUrl}/v1/projects/${project.id}/items`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/x-ndjson' },
-    body: Readable.toWeb(Readable.from(lines())) as ReadableStream,
-    duplex: 'half',
-  } as RequestInit);
+  const response = await importNdjson(baseUrl, project.id, lines());
   if (!response.ok) throw new Error(`import failed: ${await response.text()}`);
   return { projectId: project.id, truth };
 }

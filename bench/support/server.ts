@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Client } from 'pg';
 
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
@@ -102,4 +103,18 @@ export async function api(
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
   return JSON.parse(text) as ApiAnswer;
+}
+
+/** Streams NDJSON lines into a project's item import (one request, never buffered) and returns the response. */
+export function importNdjson(
+  baseUrl: string,
+  projectId: string,
+  lines: Iterable<string> | AsyncIterable<string>,
+): Promise<Response> {
+  return fetch(`${baseUrl}/v1/projects/${projectId}/items`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/x-ndjson' },
+    body: Readable.toWeb(Readable.from(lines)) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
 }

@@ -27,17 +27,19 @@ export const acquisitionSpecSchema = z.strictObject({
   retrainThreshold: z.number().int().min(1).max(1_000_000).default(50),
 });
 
+/** A seed for the cold-start order, holdout hashing and training: a non-negative 31-bit integer. */
+export const seedSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+
 export const createProjectSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   inputKind: z.enum(['image', 'text', 'tabular']),
   labels: labelSetSchema,
   holdoutFraction: z.number().min(0).max(0.5).default(0.1),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .optional(),
+  seed: seedSchema.optional(),
   modelSpec: modelSpecSchema.default(modelSpecSchema.parse({})),
   acquisitionSpec: acquisitionSpecSchema.default(acquisitionSpecSchema.parse({})),
 });

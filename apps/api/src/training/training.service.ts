@@ -13,18 +13,14 @@ import {
 } from '@labelloop/queue';
 import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
+import { seedSchema } from '../projects/project.dto';
 import { ProjectsService } from '../projects/projects.service';
 
 /** Optional pins of a manual training: reproduce a run from a frozen dataset version and a seed. */
 export const trainBody = z
   .strictObject({
     datasetVersion: z.number().int().positive().optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
+    seed: seedSchema.optional(),
   })
   .default({});
 export type TrainBody = z.infer<typeof trainBody>;
