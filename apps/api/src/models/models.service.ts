@@ -35,16 +35,18 @@ export class ModelsService {
 
   /** The model version, after checking the caller may see its project; 404 when it does not exist. */
   async find(principal: Principal, id: string): Promise<ModelVersionRecord> {
+    return (await this.findWithProject(principal, id)).model;
+  }
+
+  private async findWithProject(principal: Principal, id: string) {
     const model = await this.models.findById(id);
     if (!model) throw ApiError.notFound('model', id);
-    await this.projects.get(principal, model.projectId);
-    return model;
+    return { model, project: await this.projects.get(principal, model.projectId) };
   }
 
   /** The model's class probabilities and top label for ad-hoc inputs shaped like the project's items. */
   async predict(principal: Principal, id: string, rawInputs: Record<string, unknown>[]) {
-    const model = await this.find(principal, id);
-    const project = await this.projects.get(principal, model.projectId);
+    const { model, project } = await this.findWithProject(principal, id);
     const inputs = predictInputs(project.inputKind, rawInputs);
     const { labels, probabilities } = await this.serving.predict(model.id, inputs);
     return {
