@@ -7,7 +7,7 @@ import {
   type SuspectsJobData,
   type TrainingJobData,
 } from '@labelloop/queue';
-import type { ScoringResult } from '../apps/scorer/src/scoring.processor';
+import type { ScoringResult } from '@labelloop/pipeline';
 import { assignSplit } from '../apps/api/src/items/deterministic';
 import { DIGITS, importShape, mnistItems } from './support/mnist-items';
 import { writeResult } from './support/results';

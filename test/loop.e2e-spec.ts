@@ -1,4 +1,4 @@
-import { JobQueues } from '@labelloop/queue';
+import { JobQueues, type ScoringJobData } from '@labelloop/queue';
 import { assignSplit } from '../apps/api/src/items/deterministic';
 import { DIGITS, importShape, type MnistItem, mnistItems } from '../bench/support/mnist-items';
 import { createKey, createProject, startTestApp, type TestApp } from './support/app';
@@ -73,7 +73,10 @@ describe('the active-learning loop on MNIST', () => {
     if (model.promoted) {
       const scoring = await waitFor(`scoring of model ${number}`, async () => {
         const jobs = await t.app.get(JobQueues).scoring.getJobs(['completed', 'failed']);
-        return jobs.find((job) => job.data.projectId === projectId && job.data.modelVersionId === model.id);
+        return jobs.find(
+          (job) =>
+            job.data.projectId === projectId && (job.data as ScoringJobData).modelVersionId === model.id,
+        );
       });
       expect(scoring.failedReason).toBeUndefined();
       expect(scoring.returnvalue).toMatchObject({ modelVersionId: model.id });

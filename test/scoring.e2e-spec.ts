@@ -93,8 +93,8 @@ describe('scoring', () => {
     expect(coverage).toEqual({ pool: coverage.pool, predicted: coverage.pool });
     expect(scoring.returnvalue.scored).toBe(coverage.pool);
 
-    // The model owns the queue now: the cold-start refill adds nothing.
-    expect(await t.app.get(TasksRepository).fillColdStartQueue(projectId, 1000)).toBe(0);
+    // The model owns the queue now and it is full (30 = the batch size): a top-up adds nothing.
+    expect(await t.app.get(TasksRepository).topUpQueue(projectId, 30)).toBe(0);
 
     const annotator = await createKey(t, 'annotator', projectId);
     const next = await t.call('GET', `/v1/projects/${projectId}/tasks/next?limit=5`, undefined, annotator);
@@ -130,7 +130,7 @@ describe('scoring', () => {
       [projectId],
     );
     expect(leasedBefore).toHaveLength(5);
-    const rescored = await t.app.get(ScoringProcessor).process({
+    const rescored = await t.app.get(ScoringProcessor).rescore({
       data: { projectId, modelVersionId: model.id },
       updateProgress: async () => undefined,
     } as unknown as Job<ScoringJobData>);
@@ -173,7 +173,7 @@ describe('scoring', () => {
         id: scoring.id,
         queue: 'scoring',
         state: 'completed',
-        modelVersionId: scoring.data.modelVersionId,
+        modelVersionId: (scoring.data as ScoringJobData).modelVersionId,
         reason: null,
         progress: { scored: scoring.returnvalue.scored },
       }),

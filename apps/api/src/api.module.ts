@@ -12,7 +12,6 @@ import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { ItemsImportService } from './items/items-import.service';
 import { ItemsController } from './items/items.controller';
 import { ItemsService } from './items/items.service';
-import { MlBackend } from '../../trainer/src/ml-backend';
 import { ModelBundlesService } from './models/model-bundles.service';
 import { ModelServingService } from './models/model-serving.service';
 import { ModelsController } from './models/models.controller';
@@ -25,6 +24,7 @@ import { SuspectsController } from './suspects/suspects.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
 import { RetrainTrigger } from './training/retrain-trigger';
+import { ScoringRequests } from './training/scoring-requests';
 import { TrainingController } from './training/training.controller';
 import { TrainingService } from './training/training.service';
 import { VersionExportService } from './versions/version-export.service';
@@ -60,9 +60,9 @@ import { LABEL_STUDIO_CONTROLLERS, LABEL_STUDIO_PROVIDERS } from './label-studio
     StatsService,
     TrainingService,
     RetrainTrigger,
+    ScoringRequests,
     VersionsService,
     VersionExportService,
-    MlBackend,
     ModelsService,
     ModelBundlesService,
     ModelServingService,

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, type AppConfig } from '@labelloop/config';
 import { DbModule } from '@labelloop/db';
 import { Metrics, ObservabilityModule } from '@labelloop/observability';
+import { PipelineModule } from '@labelloop/pipeline';
 import { QueueModule, RedisModule } from '@labelloop/queue';
 import { StorageModule } from '@labelloop/storage';
 import type { Logger } from 'pino';
@@ -25,6 +26,7 @@ export class RootModule {
         RedisModule,
         QueueModule,
         StorageModule,
+        PipelineModule,
         ...(role === 'api' || role === 'all' ? [ApiModule] : []),
         ...(role === 'trainer' || role === 'all' ? [TrainerModule] : []),
         ...(role === 'scorer' || role === 'all' ? [ScorerModule] : []),

@@ -1,11 +1,10 @@
 import { Inject, Module, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '@labelloop/observability';
-import { MlBackend } from './ml-backend';
 import { TrainingProcessor } from './training.processor';
 
 /** The training worker: consumes the `training` queue (see TrainingProcessor). */
-@Module({ providers: [MlBackend, TrainingProcessor] })
+@Module({ providers: [TrainingProcessor] })
 export class TrainerModule implements OnModuleInit {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 

@@ -70,6 +70,8 @@ export const configSchema = z.object({
   ML_BACKEND: z
     .enum(['auto', 'tensorflow', 'tensorflow-gpu', 'tensorflow-cpu', 'webgpu', 'wasm', 'cpu'])
     .default('auto'),
+  ML_WORKERS: z.enum(['auto', 'thread', 'process']).default('auto'),
+  ML_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
 });
 
 export type EnvConfig = z.infer<typeof configSchema>;

@@ -27,6 +27,11 @@ export interface AppConfig {
   shutdownDelayMs: number;
   logLevel: string;
   mlBackend: string;
+  /**
+   * Where TensorFlow.js runs: worker threads or child processes (`auto`: processes when a native tfjs-node
+   * package is installed, else threads), at this niceness, so HTTP and job locks keep their event loop.
+   */
+  compute: { workers: 'auto' | 'thread' | 'process'; nice: number };
   /** Origins (besides the /setup hostname's) whose absolute image URLs Label Studio tasks may point at. */
   labelStudio: { imageOrigins: string[] };
 }
@@ -90,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     logLevel: e.LOG_LEVEL,
     mlBackend: e.ML_BACKEND,
+    compute: { workers: e.ML_WORKERS, nice: e.ML_WORKER_NICE },
     labelStudio: { imageOrigins: e.LABEL_STUDIO_IMAGE_ORIGINS },
   };
 }

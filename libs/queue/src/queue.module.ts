@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { handlerProblems, type HandlerKey } from './handlers';
 import { QUEUE_NAMES, type QueueName } from './queues';
 import { RetrainCounter } from './retrain-counter';
-import type { ScoringJobData } from './scoring';
+import { SCORE_NEW_JOB, type ScoreNewJobData, scoreNewJobOptions, type ScoringJobData } from './scoring';
 import type { SuspectsJobData } from './suspects';
 import { JOB_NAMES, type TrainingJobData } from './training';
 
@@ -37,7 +37,7 @@ const QUEUE_JOB_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 export class JobQueues implements OnApplicationShutdown {
   private readonly connection: Redis;
   readonly training: Queue<TrainingJobData>;
-  readonly scoring: Queue<ScoringJobData>;
+  readonly scoring: Queue<ScoringJobData | ScoreNewJobData>;
   readonly suspects: Queue<SuspectsJobData>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
@@ -46,7 +46,7 @@ export class JobQueues implements OnApplicationShutdown {
       connection: this.connection,
       prefix: config.redis.queuePrefix,
     });
-    this.scoring = new Queue<ScoringJobData>(QUEUE_NAMES.scoring, {
+    this.scoring = new Queue<ScoringJobData | ScoreNewJobData>(QUEUE_NAMES.scoring, {
       connection: this.connection,
       prefix: config.redis.queuePrefix,
     });
@@ -62,6 +62,12 @@ export class JobQueues implements OnApplicationShutdown {
           metrics.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
       }
     });
+  }
+
+  /** Asks for an incremental scoring of the project's unscored pool items (deduplicated per project). */
+  async scoreNew(projectId: string, reason: ScoreNewJobData['reason']): Promise<void> {
+    const data: ScoreNewJobData = { projectId, reason };
+    await this.scoring.add(SCORE_NEW_JOB, data, scoreNewJobOptions(projectId));
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,7 +1,20 @@
 import type { JobsOptions } from 'bullmq';
 
-/** The one job of the `scoring` queue: rank a project's unlabeled pool with its promoted model. */
+/** The `scoring` queue's full pass: rank a project's whole unlabeled pool with its promoted model. */
 export const SCORING_JOB = 'score' as const;
+
+/**
+ * The `scoring` queue's incremental pass: score the pool items that have no prediction yet (imported after the
+ * promoted model ranked the pool) and let the best of them join the queue. Asked for after an import and by a
+ * lease that finds the queue short.
+ */
+export const SCORE_NEW_JOB = 'score-new' as const;
+
+/** Data of a `score-new` job. */
+export interface ScoreNewJobData {
+  projectId: string;
+  reason: 'import' | 'short-queue';
+}
 
 export interface ScoringJobData {
   projectId: string;
@@ -29,6 +42,22 @@ export const SCORING_JOB_OPTIONS = {
  */
 export function scoringDedupId(projectId: string): string {
   return `score:${projectId}`;
+}
+
+/**
+ * Deduplication key of a project's incremental scoring: any number of imports and short leases while one
+ * waits fold into it (it scores whatever is unscored when it runs).
+ */
+export function scoreNewDedupId(projectId: string): string {
+  return `score-new:${projectId}`;
+}
+
+/** Options to add one incremental scoring job for a project. */
+export function scoreNewJobOptions(projectId: string): JobsOptions {
+  return {
+    ...SCORING_JOB_OPTIONS,
+    deduplication: { id: scoreNewDedupId(projectId), keepLastIfActive: true },
+  };
 }
 
 /** Options to add one scoring job for a project. */

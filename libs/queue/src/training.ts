@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { QUEUE_NAMES } from './queues';
-import { SCORING_JOB } from './scoring';
+import { SCORE_NEW_JOB, SCORING_JOB } from './scoring';
 import { SUSPECTS_JOB } from './suspects';
 
 /** The one job of the `training` queue: train, evaluate, store and maybe promote a model for a project. */
@@ -62,6 +62,6 @@ export function trainingJobOptions(projectId: string, dedupId = trainingDedupId(
 /** Every job name of every queue; a process that consumes a queue must handle each of its names exactly once. */
 export const JOB_NAMES = {
   [QUEUE_NAMES.training]: [TRAINING_JOB],
-  [QUEUE_NAMES.scoring]: [SCORING_JOB],
+  [QUEUE_NAMES.scoring]: [SCORING_JOB, SCORE_NEW_JOB],
   [QUEUE_NAMES.suspects]: [SUSPECTS_JOB],
 } as const satisfies Record<string, readonly string[]>;

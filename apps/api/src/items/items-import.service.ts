@@ -9,6 +9,7 @@ import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
 
 import { ApiError } from '../common/api-error';
+import { ScoringRequests } from '../training/scoring-requests';
 import { describeProblems, zodProblems } from '../common/zod';
 import { assignSplit, coldStartPriority } from './deterministic';
 import { ItemInput, PreparedItem, imageObjectKey, itemSchemas, prepareItem } from './item-input';
@@ -35,6 +36,7 @@ export class ItemsImportService {
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly scoring: ScoringRequests,
   ) {}
 
   async importArray(project: ProjectRecord, annotator: string, body: unknown): Promise<ImportResult> {
@@ -136,6 +138,8 @@ export class ItemsImportService {
       throw error;
     }
     result.existing = result.received - result.created;
+    // With a promoted model the new items are scored at once and join the ranked queue.
+    if (result.created > 0) this.scoring.requestNew(project.id, 'import');
     if (result.created >= ANALYZE_AFTER_ROWS) {
       // Not awaited: the caller need not wait for statistics, and a failure only delays better plans.
       this.items

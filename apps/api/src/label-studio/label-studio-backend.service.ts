@@ -6,7 +6,7 @@ import {
   type ProjectRecord,
 } from '@labelloop/db';
 import { z } from 'zod';
-import { modelInput } from '../../../trainer/src/model-input';
+import { modelInput } from '@labelloop/pipeline';
 import { ApiError } from '../common/api-error';
 import { describeProblems, zodProblems } from '../common/zod';
 import { ModelServingService } from '../models/model-serving.service';
@@ -143,7 +143,7 @@ export class LabelStudioBackendService {
     const ready = items.flatMap((entry, index) => ('error' in entry ? [] : [{ ...entry, index }]));
     if (ready.length === 0) return { results };
     const { labels, probabilities } = await this.serving.predict(
-      model.id,
+      model,
       ready.map((entry) => modelInput(project.inputKind, entry.item.payload, entry.bytes)),
     );
     const scores = labelStudioScores(

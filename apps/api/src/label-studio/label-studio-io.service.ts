@@ -12,7 +12,7 @@ import {
 } from '@labelloop/db';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { z } from 'zod';
-import { rawImage } from '../../../trainer/src/model-input';
+import { rawImage } from '@labelloop/pipeline';
 import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ProjectsService } from '../projects/projects.service';

@@ -7,18 +7,16 @@ import {
   ModelsRepository,
   type ProjectRecord,
 } from '@labelloop/db';
+import { type ArtifactManifest, BundleError, packBundle, unpackBundle } from '@labelloop/ml';
 import {
-  artifactFromFiles,
-  BundleError,
-  evaluate,
-  packBundle,
-  predictProbabilities,
-  unpackBundle,
-} from '@labelloop/ml';
+  artifactPrefix,
+  COMPUTE_ERRORS,
+  ComputePool,
+  modelInput,
+  readArtifactFiles,
+  storedBytes,
+} from '@labelloop/pipeline';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
-import { MlBackend } from '../../../trainer/src/ml-backend';
-import { artifactPrefix, readArtifactFiles } from '../../../trainer/src/artifact-store';
-import { modelInput, storedBytes } from '../../../trainer/src/model-input';
 import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ProjectsService } from '../projects/projects.service';
@@ -41,7 +39,7 @@ export class ModelBundlesService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    private readonly mlBackend: MlBackend,
+    private readonly compute: ComputePool,
     private readonly projects: ProjectsService,
     private readonly models: ModelsRepository,
     private readonly registry: ModelsService,
@@ -100,21 +98,7 @@ export class ModelBundlesService {
         { missing, foreign },
       );
     }
-    await this.mlBackend.ready();
-    let loaded;
-    try {
-      loaded = artifactFromFiles(artifact);
-    } catch (error) {
-      throw ApiError.badRequest(
-        `invalid model bundle: the model does not load (${(error as Error).message})`,
-      );
-    }
-    let metrics;
-    try {
-      metrics = await this.holdoutMetrics(project, loaded);
-    } finally {
-      loaded.model.dispose();
-    }
+    const metrics = await this.holdoutMetrics(project, manifest, artifact);
 
     const id = randomUUID();
     const prefix = artifactPrefix(project.id, id);
@@ -146,17 +130,36 @@ export class ModelBundlesService {
   /**
    * The imported model measured on this project's labeled holdout, as a training here would be, so that
    * promotion compares like with like (the bundle's own metrics come from another holdout and stay under
-   * `origin.metrics`). Null without labeled holdout items.
+   * `origin.metrics`). Null without labeled holdout items. The weights are loaded (and so checked) in the
+   * inference worker even then: a bundle whose model does not load is a 400.
    */
-  private async holdoutMetrics(project: ProjectRecord, loaded: ReturnType<typeof artifactFromFiles>) {
+  private async holdoutMetrics(
+    project: ProjectRecord,
+    manifest: ArtifactManifest,
+    files: Map<string, Buffer>,
+  ) {
     const holdout = await this.datasets.labeledItems(project.id, CURRENT_LABELS, 'holdout');
-    if (holdout.length === 0) return null;
     const bytes = await storedBytes(this.store, holdout);
     const inputs = holdout.map((item) => modelInput(project.inputKind, item.payload, bytes.get(item.id)));
     // Columns follow the bundle's label order, which may differ from the project's.
-    const labels = holdout.map((item) => loaded.manifest.labels.indexOf(item.label));
-    const probabilities = predictProbabilities(loaded.model, loaded.featurizer.transform(inputs));
-    return { ...evaluate(probabilities, labels, loaded.manifest.labels.length), holdoutRows: holdout.length };
+    const labels = holdout.map((item) => manifest.labels.indexOf(item.label));
+    let metrics;
+    try {
+      metrics = await this.compute.evaluate({ files, inputs, labels });
+    } catch (error) {
+      const { code, message } = error as { code?: string; message: string };
+      if (code === COMPUTE_ERRORS.badArtifact) {
+        throw ApiError.badRequest(`invalid model bundle: the model does not load (${message})`);
+      }
+      if (code === COMPUTE_ERRORS.badInput) {
+        throw new ApiError(
+          HttpStatus.UNPROCESSABLE_ENTITY,
+          `the bundle's model does not take this project's holdout items (${message})`,
+        );
+      }
+      throw error;
+    }
+    return metrics ? { ...metrics, holdoutRows: holdout.length } : null;
   }
 }
 

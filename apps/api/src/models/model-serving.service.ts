@@ -1,15 +1,7 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ModelsRepository, type ModelVersionRecord } from '@labelloop/db';
-import { artifactFromFiles, type ModelArtifact, predictProbabilities } from '@labelloop/ml';
-import { readArtifactFiles } from '../../../trainer/src/artifact-store';
-import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
-import { BoundedCache } from '../../../scorer/src/ranking';
-import type { ModelInput } from '../../../trainer/src/model-input';
-import { MlBackend } from '../../../trainer/src/ml-backend';
+import { COMPUTE_ERRORS, ComputePool, type ModelInput } from '@labelloop/pipeline';
 import { ApiError } from '../common/api-error';
-
-/** Loaded models kept by the API process (the promoted model of a few busy projects). */
-const MODEL_CACHE_SIZE = 4;
 
 export interface ModelPredictions {
   /** Class names; column j of every row is labels[j]. */
@@ -19,25 +11,16 @@ export interface ModelPredictions {
 }
 
 /**
- * Serves model versions inside the API process: ad-hoc predictions and pre-labels. A version's artifact is
- * read from the object store once and kept in a small LRU (concurrent first requests share one load).
+ * Serves model versions for the API: ad-hoc predictions and pre-labels. The forward pass runs in the
+ * process's inference worker, whose bounded model cache the scorer shares in the `all` role; the request's
+ * event loop only checks the model version and waits.
  */
 @Injectable()
-export class ModelServingService implements OnModuleDestroy {
-  private readonly artifacts = new BoundedCache<string, ModelArtifact>(MODEL_CACHE_SIZE, (artifact) =>
-    artifact.model.dispose(),
-  );
-  private readonly loading = new Map<string, Promise<ModelArtifact>>();
-
+export class ModelServingService {
   constructor(
-    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    private readonly mlBackend: MlBackend,
+    private readonly compute: ComputePool,
     private readonly models: ModelsRepository,
   ) {}
-
-  onModuleDestroy(): void {
-    this.artifacts.clear();
-  }
 
   /** The project's promoted ready model version, or null before any model. */
   promoted(projectId: string): Promise<ModelVersionRecord | null> {
@@ -46,45 +29,25 @@ export class ModelServingService implements OnModuleDestroy {
 
   /**
    * Class probabilities for featurizer inputs (see modelInput()), one row per input, columns in the model's
-   * label order. 404 for an unknown model version, 409 for one that is not ready, 400 for inputs the
-   * model's featurizer cannot take.
+   * label order. 409 for a model version that is not ready, 400 for inputs the model's featurizer cannot take.
    */
-  async predict(modelVersionId: string, inputs: ModelInput[]): Promise<ModelPredictions> {
-    const { model, featurizer, manifest } = await this.artifact(modelVersionId);
-    let features;
-    try {
-      features = featurizer.transform(inputs);
-    } catch (error) {
-      throw ApiError.badRequest(`inputs do not fit the model: ${(error as Error).message}`);
-    }
-    const flat = predictProbabilities(model, features);
-    const classes = manifest.labels.length;
-    const probabilities = Array.from({ length: inputs.length }, (_, row) =>
-      Array.from(flat.subarray(row * classes, (row + 1) * classes)),
-    );
-    return { labels: manifest.labels, probabilities };
-  }
-
-  private async artifact(modelVersionId: string): Promise<ModelArtifact> {
-    const cached = this.artifacts.get(modelVersionId);
-    if (cached) return cached;
-    let pending = this.loading.get(modelVersionId);
-    if (!pending) {
-      pending = this.load(modelVersionId).finally(() => this.loading.delete(modelVersionId));
-      this.loading.set(modelVersionId, pending);
-    }
-    return pending;
-  }
-
-  private async load(modelVersionId: string): Promise<ModelArtifact> {
-    const version = await this.models.findById(modelVersionId);
-    if (!version) throw ApiError.notFound('model', modelVersionId);
+  async predict(version: ModelVersionRecord, inputs: ModelInput[]): Promise<ModelPredictions> {
     if (version.status !== 'ready' || !version.artifactKey) {
-      throw ApiError.conflict(`model ${modelVersionId} is ${version.status}, not ready`);
+      throw ApiError.conflict(`model ${version.id} is ${version.status}, not ready`);
     }
-    await this.mlBackend.ready();
-    const artifact = artifactFromFiles(await readArtifactFiles(this.store, version.artifactKey));
-    this.artifacts.set(modelVersionId, artifact);
-    return artifact;
+    let predicted;
+    try {
+      predicted = await this.compute.predict({ id: version.id, artifactKey: version.artifactKey }, inputs);
+    } catch (error) {
+      if ((error as { code?: string }).code === COMPUTE_ERRORS.badInput) {
+        throw ApiError.badRequest((error as Error).message);
+      }
+      throw error;
+    }
+    const classes = predicted.labels.length;
+    const probabilities = Array.from({ length: inputs.length }, (_, row) =>
+      Array.from(predicted.probabilities.subarray(row * classes, (row + 1) * classes)),
+    );
+    return { labels: predicted.labels, probabilities };
   }
 }

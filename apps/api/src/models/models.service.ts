@@ -48,7 +48,7 @@ export class ModelsService {
   async predict(principal: Principal, id: string, rawInputs: Record<string, unknown>[]) {
     const { model, project } = await this.findWithProject(principal, id);
     const inputs = predictInputs(project.inputKind, rawInputs);
-    const { labels, probabilities } = await this.serving.predict(model.id, inputs);
+    const { labels, probabilities } = await this.serving.predict(model, inputs);
     return {
       model: { id: model.id, number: model.number },
       labels,

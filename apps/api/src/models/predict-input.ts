@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { InputKind } from '@labelloop/db';
-import { type ModelInput, modelInput } from '../../../trainer/src/model-input';
+import { type ModelInput, modelInput } from '@labelloop/pipeline';
 import { ApiError, type FieldProblem } from '../common/api-error';
 import { describeProblems, zodProblems } from '../common/zod';
 import { type ItemInput, itemSchemas, prepareItem } from '../items/item-input';

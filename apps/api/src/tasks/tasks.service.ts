@@ -5,6 +5,7 @@ import { Metrics } from '@labelloop/observability';
 import { ApiError } from '../common/api-error';
 import { type Principal, assertProjectAccess } from '../auth/principal';
 import { RetrainTrigger } from '../training/retrain-trigger';
+import { ScoringRequests } from '../training/scoring-requests';
 
 @Injectable()
 export class TasksService {
@@ -13,16 +14,22 @@ export class TasksService {
     private readonly projects: ProjectsRepository,
     private readonly metrics: Metrics,
     private readonly retrain: RetrainTrigger,
+    private readonly scoring: ScoringRequests,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async next(principal: Principal, projectId: string, limit: number) {
     const { leaseSeconds, coldStartQueueSize } = this.config.tasks;
     let leased = await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit);
-    if (leased.length < limit && (await this.tasks.fillColdStartQueue(projectId, coldStartQueueSize)) > 0) {
-      leased = leased.concat(
-        await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit - leased.length),
-      );
+    if (leased.length < limit) {
+      // A short queue is topped up at once (cold-start order, or the promoted model's predictions), and
+      // items without a prediction yet are sent for scoring: the queue never starves while the pool has items.
+      if ((await this.tasks.topUpQueue(projectId, coldStartQueueSize)) > 0) {
+        leased = leased.concat(
+          await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit - leased.length),
+        );
+      }
+      if (leased.length < limit) this.scoring.requestNew(projectId, 'short-queue');
     }
     // An empty queue and a project that does not exist look alike to the lease; only the second is a 404.
     if (leased.length === 0 && !(await this.projects.findById(projectId))) {

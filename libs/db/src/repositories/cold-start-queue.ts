@@ -14,6 +14,20 @@ ORDER BY i.cold_priority DESC
 LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
 ON CONFLICT (item_id) DO NOTHING`;
 
+// Once a model is promoted the queue is the scorer's ranking. When leases drain it below `target` before the
+// next scoring, it is topped up from the predictions already written (unlabeled pool items without a task,
+// most worth labeling first, with the model's guess), so it never starves while scored items remain.
+const FILL_RANKED_SQL = `
+INSERT INTO tasks (project_id, item_id, priority, pre_label, pre_label_prob)
+SELECT p.project_id, p.item_id, p.uncertainty, p.label, p.probability FROM predictions p
+JOIN items i ON i.id = p.item_id
+WHERE p.project_id = $1 AND i.label IS NULL AND i.split = 'pool'
+  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = p.item_id)
+  AND EXISTS (SELECT 1 FROM model_versions m WHERE m.project_id = $1 AND m.promoted)
+ORDER BY p.uncertainty DESC
+LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
+ON CONFLICT (item_id) DO NOTHING`;
+
 /** Must run inside a transaction; a per-project advisory lock makes concurrent fills take turns. */
 export async function fillColdStartQueue(
   client: PoolClient,
@@ -23,4 +37,15 @@ export async function fillColdStartQueue(
   await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
   const result = await client.query(FILL_SQL, [projectId, target]);
   return result.rowCount ?? 0;
+}
+
+/**
+ * Tops the queue up to `target` open and leased tasks: in cold-start order before any model, from the
+ * promoted model's predictions after. Must run inside a transaction (takes the same lock as the fills).
+ */
+export async function topUpQueue(client: PoolClient, projectId: string, target: number): Promise<number> {
+  const cold = await fillColdStartQueue(client, projectId, target);
+  if (cold > 0) return cold;
+  const ranked = await client.query(FILL_RANKED_SQL, [projectId, target]);
+  return ranked.rowCount ?? 0;
 }

@@ -47,6 +47,21 @@ export class PredictionsRepository {
     return rows.map((row) => ({ id: row.id, payload: row.payload, objectKey: row.object_key }));
   }
 
+  /**
+   * The next page of the project's unlabeled pool items that have no prediction yet (imported after the
+   * last scoring), keyset by id like unlabeledPoolPage.
+   */
+  async unscoredPoolPage(projectId: string, afterId: string | null, limit: number): Promise<PoolItem[]> {
+    const { rows } = await this.pool.query(
+      `SELECT i.id, i.payload, i.object_key FROM items i
+       WHERE i.project_id = $1 AND i.split = 'pool' AND i.label IS NULL AND ($2::uuid IS NULL OR i.id > $2::uuid)
+         AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.item_id = i.id)
+       ORDER BY i.id LIMIT $3`,
+      [projectId, afterId, limit],
+    );
+    return rows.map((row) => ({ id: row.id, payload: row.payload, objectKey: row.object_key }));
+  }
+
   /** The given items that are still unlabeled, in id order. */
   async unlabeledItems(projectId: string, ids: readonly string[]): Promise<PoolItem[]> {
     const { rows } = await this.pool.query(

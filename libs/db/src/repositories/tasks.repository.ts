@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../db.tokens';
-import { fillColdStartQueue } from './cold-start-queue';
+import { topUpQueue } from './cold-start-queue';
 
 export interface LeasedTask {
   id: string;
@@ -39,7 +39,7 @@ export interface AnnotationWritten {
 // The ids go through ARRAY(...) so that the cached generic plan of this prepared
 // statement knows it updates a handful of rows by primary key; as a CTE join with
 // `LIMIT $4` the generic plan hash-joined whole tables (127 ms instead of 1.5 ms).
-const LEASE_SQL = `
+export const LEASE_SQL = `
 WITH leased AS (
   UPDATE tasks t SET status = 'leased', lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
          updated_at = now()
@@ -59,7 +59,7 @@ ORDER BY l.priority DESC`;
 // Closes the caller's leased task, appends the annotation and refreshes the item's
 // label cache in one statement, so either all three happen or none does. The label
 // check against the project's label set is part of the WHERE clause.
-const ANNOTATE_SQL = `
+export const ANNOTATE_SQL = `
 WITH closed AS (
   UPDATE tasks t SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
   FROM projects p
@@ -101,6 +101,17 @@ ON CONFLICT (item_id) DO UPDATE SET priority = EXCLUDED.priority, pre_label = EX
   pre_label_prob = EXCLUDED.pre_label_prob, updated_at = now()
 WHERE tasks.status = 'open'`;
 
+const JOIN_RANKED_SQL = `
+INSERT INTO tasks (project_id, item_id, priority, pre_label, pre_label_prob)
+SELECT $1, u.item_id, u.priority, u.pre_label, u.pre_label_prob
+FROM unnest($2::uuid[], $3::float8[], $4::text[], $5::float8[]) AS u(item_id, priority, pre_label, pre_label_prob)
+JOIN items i ON i.id = u.item_id AND i.project_id = $1 AND i.label IS NULL
+ON CONFLICT (item_id) DO NOTHING`;
+
+const TRIM_OPEN_SQL = `
+DELETE FROM tasks WHERE id = ANY(ARRAY(
+  SELECT id FROM tasks WHERE project_id = $1 AND status = 'open' ORDER BY priority DESC, id OFFSET $2))`;
+
 // The hot statements run as named prepared statements: each connection plans them
 // once instead of on every call, which halved the per-request time of lease and annotate.
 @Injectable()
@@ -127,12 +138,15 @@ export class TasksRepository {
     }));
   }
 
-  /** Tops up the cold-start queue to `target` open tasks; returns how many were added. */
-  async fillColdStartQueue(projectId: string, target: number): Promise<number> {
+  /**
+   * Tops the queue up to `target` open and leased tasks (cold-start order before a model, the promoted
+   * model's predictions after); returns how many were added.
+   */
+  async topUpQueue(projectId: string, target: number): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const added = await fillColdStartQueue(client, projectId, target);
+      const added = await topUpQueue(client, projectId, target);
       await client.query('COMMIT');
       return added;
     } catch (error) {
@@ -164,6 +178,38 @@ export class TasksRepository {
         ranked.map((r) => r.preLabel),
         ranked.map((r) => r.preLabelProb),
       ]);
+      await client.query('COMMIT');
+      return { removed: removed.rowCount ?? 0, written: written.rowCount ?? 0 };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Adds ranked items (scored after the queue was ranked) to the open queue without rewriting it, then
+   * trims the open queue back to `queueSize` by dropping its lowest priorities. Items that already have a
+   * task or a label are left alone. Same lock as rewriteQueue.
+   */
+  async joinQueue(
+    projectId: string,
+    ranked: readonly RankedTask[],
+    queueSize: number,
+  ): Promise<{ removed: number; written: number }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
+      const written = await client.query(JOIN_RANKED_SQL, [
+        projectId,
+        ranked.map((r) => r.itemId),
+        ranked.map((r) => r.priority),
+        ranked.map((r) => r.preLabel),
+        ranked.map((r) => r.preLabelProb),
+      ]);
+      const removed = await client.query(TRIM_OPEN_SQL, [projectId, queueSize]);
       await client.query('COMMIT');
       return { removed: removed.rowCount ?? 0, written: written.rowCount ?? 0 };
     } catch (error) {

@@ -1,4 +1,4 @@
-import { DEFAULT_FOLDS, foldCount } from './suspects.processor';
+import { DEFAULT_FOLDS, foldCount } from './suspects-pipeline';
 
 describe('foldCount', () => {
   it('uses the default folds when there are enough rows, fewer (never under 2) when there are few', () => {

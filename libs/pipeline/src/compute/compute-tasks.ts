@@ -1,0 +1,207 @@
+import {
+  artifactFromFiles,
+  type ArtifactFiles,
+  artifactToFiles,
+  type BackendReport,
+  evaluate as evaluateProbabilities,
+  findLabelIssues,
+  fitFeaturizer,
+  ImageFeaturizer,
+  type Metrics,
+  type ModelArtifact,
+  outOfSampleProbabilities,
+  predictProbabilities,
+  resolveBackend,
+  scoreRows,
+  selectBatch,
+  trainClassifier,
+} from '@labelloop/ml';
+import type { ModelInput } from '../model-input';
+import { BoundedCache } from '../ranking';
+import { featurizerConfig } from '../training-set';
+import {
+  type ArtifactBytes,
+  type ChooseRequest,
+  COMPUTE_ERRORS,
+  type ComputeMethods,
+  type EpochProgress,
+  type EvaluateRequest,
+  type FitRequest,
+  type FitResult,
+  type FoldProgress,
+  type OutOfSampleRequest,
+  type PredictResponse,
+  type RankedIssue,
+  type ScoreRequest,
+  type ScoreResponse,
+} from './messages';
+
+/** Loaded models a compute worker keeps (the promoted models of a few busy projects). */
+export const MODEL_CACHE_SIZE = 4;
+
+/**
+ * The compute a worker runs for the event loop: everything that keeps a CPU busy (image decoding,
+ * featurizing, fitting, k-fold, forward passes, batch diversity). One backend per worker, resolved on the
+ * first call; one bounded model cache per worker, shared by every caller of that worker (the scorer and
+ * model serving use the same inference worker). `emit` carries progress back to the caller.
+ */
+export function createComputeTasks(
+  preferBackend: string,
+  emit: (progress: EpochProgress | FoldProgress) => void,
+): { [K in keyof ComputeMethods]: (...args: Parameters<ComputeMethods[K]>) => Promise<unknown> } {
+  let backend: Promise<BackendReport> | undefined;
+  const ready = () => {
+    backend ??= resolveBackend({ prefer: preferBackend }).catch((error: Error) => {
+      backend = undefined;
+      throw error;
+    });
+    return backend;
+  };
+  const models = new BoundedCache<string, ModelArtifact>(MODEL_CACHE_SIZE, (artifact) =>
+    artifact.model.dispose(),
+  );
+  const model = (id: string): ModelArtifact => {
+    const artifact = models.get(id);
+    if (!artifact) throw coded(COMPUTE_ERRORS.modelNotLoaded, `model ${id} is not loaded in this worker`);
+    return artifact;
+  };
+
+  return {
+    backend: () => ready(),
+
+    async fit(request: FitRequest): Promise<FitResult> {
+      const report = await ready();
+      const { kind, labels, spec, train, holdout } = request;
+      const featurizer = fitFeaturizer(featurizerConfig(kind, train.inputs[0]), train.inputs);
+      const started = performance.now();
+      const result = await trainClassifier({
+        features: featurizer.transform(train.inputs),
+        labels: train.labels,
+        numClasses: labels.length,
+        spec,
+        imageShape: featurizer instanceof ImageFeaturizer ? featurizer.imageShape : undefined,
+        onEpoch: (log) => emit({ epoch: log.epoch, loss: log.trainLoss }),
+      });
+      const trainMs = Math.round(performance.now() - started);
+      try {
+        const holdoutRows = holdout.labels.length;
+        const evaluation =
+          holdoutRows > 0
+            ? evaluateProbabilities(
+                predictProbabilities(result.model, featurizer.transform(holdout.inputs)),
+                holdout.labels,
+                labels.length,
+              )
+            : null;
+        const metrics = {
+          ...evaluation,
+          holdoutRows,
+          trainRows: result.trainRows,
+          validationRows: result.validationRows,
+          bestEpoch: result.bestEpoch,
+        };
+        const files = await artifactToFiles({
+          model: result.model,
+          featurizer,
+          labels,
+          metrics,
+          backend: report.backend,
+        });
+        return { files, metrics, accuracy: evaluation?.accuracy ?? null, backend: report.backend, trainMs };
+      } finally {
+        result.model.dispose();
+      }
+    },
+
+    async outOfSample(request: OutOfSampleRequest): Promise<RankedIssue[]> {
+      await ready();
+      const { kind, inputs, labels, numClasses, spec, folds } = request;
+      const featurizer = fitFeaturizer(featurizerConfig(kind, inputs[0]), inputs);
+      const probabilities = await outOfSampleProbabilities({
+        features: featurizer.transform(inputs),
+        labels,
+        numClasses,
+        spec,
+        folds,
+        imageShape: featurizer instanceof ImageFeaturizer ? featurizer.imageShape : undefined,
+        onFold: (fold, total) => emit({ fold, folds: total }),
+      });
+      return findLabelIssues(probabilities, labels, numClasses).ranked.map((issue) => ({
+        index: issue.index,
+        givenLabel: issue.givenLabel,
+        suggestedLabel: issue.suggestedLabel,
+        selfConfidence: issue.selfConfidence,
+        flagged: issue.flagged,
+      }));
+    },
+
+    async loadModel(id: string, files: ArtifactBytes): Promise<void> {
+      await ready();
+      if (models.get(id)) return;
+      models.set(id, loadArtifact(files));
+    },
+
+    async score(modelId: string, request: ScoreRequest): Promise<ScoreResponse> {
+      const { model: classifier, featurizer, manifest } = model(modelId);
+      const features = transform(featurizer, request.inputs);
+      const { probabilities, scores } = scoreRows(classifier, features, request.spec, { embeddings: false });
+      return { labels: manifest.labels, probabilities, scores };
+    },
+
+    async choose(modelId: string, request: ChooseRequest): Promise<number[]> {
+      const { scores, probabilities, batchSize, spec } = request;
+      let embeddings;
+      if (request.inputs) {
+        const { model: classifier, featurizer } = model(modelId);
+        embeddings = scoreRows(classifier, transform(featurizer, request.inputs), spec).embeddings;
+      }
+      return selectBatch({ scores, embeddings, probabilities: probabilities ?? undefined, batchSize, spec });
+    },
+
+    async predict(modelId: string, inputs: ModelInput[]): Promise<PredictResponse> {
+      const { model: classifier, featurizer, manifest } = model(modelId);
+      const probabilities = predictProbabilities(classifier, transform(featurizer, inputs));
+      return { labels: manifest.labels, probabilities };
+    },
+
+    async evaluate(request: EvaluateRequest): Promise<Metrics | null> {
+      await ready();
+      const artifact = loadArtifact(request.files);
+      try {
+        if (request.inputs.length === 0) return null;
+        const probabilities = predictProbabilities(
+          artifact.model,
+          transform(artifact.featurizer, request.inputs),
+        );
+        return evaluateProbabilities(probabilities, request.labels, artifact.manifest.labels.length);
+      } finally {
+        artifact.model.dispose();
+      }
+    },
+  };
+}
+
+/** Featurizer inputs as features; inputs the featurizer refuses are the caller's error. */
+function transform(featurizer: ModelArtifact['featurizer'], inputs: ModelInput[]) {
+  try {
+    return featurizer.transform(inputs);
+  } catch (error) {
+    throw coded(COMPUTE_ERRORS.badInput, `inputs do not fit the model: ${(error as Error).message}`);
+  }
+}
+
+function loadArtifact(files: ArtifactBytes): ModelArtifact {
+  const buffers: ArtifactFiles = new Map();
+  for (const [name, bytes] of files)
+    buffers.set(name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  try {
+    return artifactFromFiles(buffers);
+  } catch (error) {
+    throw coded(COMPUTE_ERRORS.badArtifact, (error as Error).message);
+  }
+}
+
+/** An error whose `code` survives the trip to the event loop (workerpool copies own properties). */
+function coded(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}

@@ -1,0 +1,282 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { APP_CONFIG, type AppConfig } from '@labelloop/config';
+import {
+  ModelsRepository,
+  type ModelVersionRecord,
+  type PoolItem,
+  PredictionsRepository,
+  type ProjectRecord,
+  ProjectsRepository,
+  type RankedTask,
+  TasksRepository,
+} from '@labelloop/db';
+import { type AcquisitionSpec, acquisitionSpec } from '@labelloop/ml';
+import { LOGGER, Metrics } from '@labelloop/observability';
+import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
+import { ComputePool } from './compute/compute-pool';
+import type { ModelRef } from './compute/messages';
+import { modelInput, type ModelInput, storedBytes } from './model-input';
+import { type Candidate, predictedClassRows, TopCandidates, topClass } from './ranking';
+
+/** Pool items read, scored and written per batch: bounds memory whatever the pool's size. */
+export const PAGE_SIZE = 500;
+
+/** The acquisition settings a project stores (see the API's acquisitionSpec schema). */
+interface StoredAcquisition {
+  strategy?: AcquisitionSpec['strategy'];
+  diversity?: boolean;
+  classBalanced?: boolean;
+  batchSize?: number;
+}
+
+/** What one scoring pass works with: the project, its promoted model and its acquisition settings. */
+export interface ScoringContext {
+  project: ProjectRecord;
+  model: ModelVersionRecord & { artifactKey: string };
+  spec: AcquisitionSpec;
+  /** Open tasks the ranking keeps (at least the project's batch size). */
+  queueSize: number;
+  /** Candidates kept while streaming: more than the queue when the batch is chosen among them. */
+  candidates: number;
+}
+
+export interface ScoringTimings {
+  loadMs: number;
+  scoreMs: number;
+  rewriteMs: number;
+}
+
+export interface ScoringResult {
+  /** The model that scored (the promoted one when the job ran); null when the project had none. */
+  modelVersionId: string | null;
+  scored: number;
+  queued: number;
+  removed: number;
+  /** Milliseconds per stage: finding the model, scoring the pool (read, featurize, predict, write), rewriting the queue. */
+  timings: ScoringTimings;
+}
+
+const NOTHING: ScoringResult = {
+  modelVersionId: null,
+  scored: 0,
+  queued: 0,
+  removed: 0,
+  timings: { loadMs: 0, scoreMs: 0, rewriteMs: 0 },
+};
+
+/**
+ * A promise awaited later, after other awaits: a rejection meanwhile must not count as unhandled (which would
+ * end the process); awaiting it still throws.
+ */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
+ * Ranking the unlabeled pool with the promoted model, as named steps: `streamScores` (pages of the pool
+ * scored in the inference worker, predictions written, best candidates kept), `chooseBatch` (the queue
+ * picked among them: diversity and class balance, also in the worker) and `rewriteQueue`. `rescore` runs
+ * all three over the whole pool after a promotion; `scoreNew` scores only items that have no prediction
+ * yet (imported after the model) and lets them join the ranked queue without a full rescore.
+ */
+@Injectable()
+export class ScoringPipeline {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    private readonly compute: ComputePool,
+    private readonly projects: ProjectsRepository,
+    private readonly models: ModelsRepository,
+    private readonly predictions: PredictionsRepository,
+    private readonly tasks: TasksRepository,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /**
+   * The project's promoted model and acquisition settings; null without a promoted model. A job folded into
+   * a waiting one (deduplication) names an older model: the promoted one is the truth.
+   */
+  async context(projectId: string): Promise<ScoringContext | null> {
+    const project = await this.projects.findById(projectId);
+    if (!project) return null;
+    const model = await this.models.promoted(projectId);
+    if (!model?.artifactKey) return null;
+    const stored = project.acquisitionSpec as StoredAcquisition;
+    const spec = acquisitionSpec({
+      strategy: stored.strategy,
+      diversity: stored.diversity,
+      classBalanced: stored.classBalanced,
+      seed: project.seed,
+    });
+    const queueSize = Math.max(stored.batchSize ?? 0, this.config.tasks.coldStartQueueSize);
+    // Diversity, class balance and random sampling choose among more candidates than the queue holds.
+    const widen = spec.diversity || spec.classBalanced || spec.strategy === 'random';
+    const candidates = widen ? Math.ceil(queueSize * spec.candidateMultiplier) : queueSize;
+    return { project, model: { ...model, artifactKey: model.artifactKey }, spec, queueSize, candidates };
+  }
+
+  /** Scores the whole unlabeled pool and rewrites the open queue to the new ranking. */
+  async rescore(projectId: string, onPage: (scored: number) => void): Promise<ScoringResult> {
+    const started = performance.now();
+    const context = await this.context(projectId);
+    if (!context) return NOTHING;
+    const loaded = performance.now();
+    const { scored, best, labels } = await this.streamScores(context, 'all', onPage);
+    const chosen = await this.chooseBatch(context, best, labels);
+    const rewriting = performance.now();
+    const { removed, written } = await this.tasks.rewriteQueue(projectId, chosen);
+    const timings = {
+      loadMs: Math.round(loaded - started),
+      scoreMs: Math.round(rewriting - loaded),
+      rewriteMs: Math.round(performance.now() - rewriting),
+    };
+    this.logger.info(
+      {
+        component: 'scorer',
+        projectId,
+        model: context.model.number,
+        scored,
+        queued: written,
+        removed,
+        ...timings,
+      },
+      'pool scored',
+    );
+    return { modelVersionId: context.model.id, scored, queued: written, removed, timings };
+  }
+
+  /**
+   * Scores the unlabeled pool items that have no prediction yet (imported after the promoted model ranked
+   * the pool) and adds the best of them to the open queue, which keeps its size: the lowest-ranked open
+   * tasks make room. Costs the new items only, not a rescore.
+   */
+  async scoreNew(projectId: string, onPage: (scored: number) => void): Promise<ScoringResult> {
+    const started = performance.now();
+    const context = await this.context(projectId);
+    if (!context) return NOTHING;
+    const loaded = performance.now();
+    const { scored, best, labels } = await this.streamScores(context, 'unscored', onPage);
+    if (scored === 0) return { ...NOTHING, modelVersionId: context.model.id };
+    const chosen = await this.chooseBatch(context, best, labels);
+    const joining = performance.now();
+    const { removed, written } = await this.tasks.joinQueue(projectId, chosen, context.queueSize);
+    const timings = {
+      loadMs: Math.round(loaded - started),
+      scoreMs: Math.round(joining - loaded),
+      rewriteMs: Math.round(performance.now() - joining),
+    };
+    this.logger.info(
+      {
+        component: 'scorer',
+        projectId,
+        model: context.model.number,
+        scored,
+        queued: written,
+        removed,
+        ...timings,
+      },
+      'new items scored',
+    );
+    return { modelVersionId: context.model.id, scored, queued: written, removed, timings };
+  }
+
+  /**
+   * Streams the unlabeled pool (`all`) or its items without a prediction (`unscored`) in id-ordered pages:
+   * each page is scored in the inference worker, its predictions written, its candidates kept. PostgreSQL
+   * works meanwhile: the next page is read and the previous one's predictions written while a page scores.
+   */
+  async streamScores(
+    context: ScoringContext,
+    which: 'all' | 'unscored',
+    onPage: (scored: number) => void,
+  ): Promise<{ scored: number; best: Candidate[]; labels: string[] }> {
+    const { project, model, spec } = context;
+    const ref: ModelRef = { id: model.id, artifactKey: model.artifactKey };
+    const candidates = new TopCandidates(context.candidates);
+    const pageAfter = (after: string | null) =>
+      quiet(
+        which === 'all'
+          ? this.predictions.unlabeledPoolPage(project.id, after, PAGE_SIZE)
+          : this.predictions.unscoredPoolPage(project.id, after, PAGE_SIZE),
+      );
+    let scored = 0;
+    let next = pageAfter(null);
+    let writing: Promise<void> = Promise.resolve();
+    let labels: string[] = [];
+    for (;;) {
+      const page = await next;
+      if (page.length === 0) break;
+      next = pageAfter(page[page.length - 1].id);
+      const scoredPage = await this.compute.score(ref, { inputs: await this.inputs(project, page), spec });
+      const { probabilities, scores } = scoredPage;
+      labels = scoredPage.labels;
+      const numClasses = labels.length;
+      const rows = page.map((item, r) => {
+        const top = topClass(probabilities, r, numClasses);
+        const candidate: Candidate = {
+          itemId: item.id,
+          score: scores[r],
+          label: labels[top.index],
+          probability: top.probability,
+        };
+        candidates.add(candidate);
+        return {
+          itemId: item.id,
+          label: candidate.label,
+          probability: candidate.probability,
+          probabilities: probabilities.subarray(r * numClasses, (r + 1) * numClasses),
+          uncertainty: candidate.score,
+        };
+      });
+      await writing;
+      writing = quiet(this.predictions.upsert(project.id, model.id, numClasses, rows));
+      scored += page.length;
+      this.metrics.itemsScoredTotal.inc({ project: project.id }, page.length);
+      onPage(scored);
+    }
+    await writing;
+    return { scored, best: candidates.best(), labels };
+  }
+
+  /**
+   * The queue among the best candidates: the top ones, or a diverse / class-balanced batch chosen in the
+   * inference worker (diversity embeds the candidates again rather than keeping the whole pool's embeddings).
+   * Items labeled meanwhile drop out.
+   */
+  async chooseBatch(context: ScoringContext, best: Candidate[], labels: string[]): Promise<RankedTask[]> {
+    const { project, model, spec, queueSize } = context;
+    let candidates = best;
+    let inputs: ModelInput[] | null = null;
+    if (spec.diversity && spec.strategy !== 'random' && best.length > queueSize) {
+      const items = await this.predictions.unlabeledItems(
+        project.id,
+        best.map((c) => c.itemId),
+      );
+      const byId = new Map(best.map((c) => [c.itemId, c]));
+      candidates = items.map((item) => byId.get(item.id)!);
+      inputs = await this.inputs(project, items);
+    }
+    const chosen = await this.compute.choose(model, {
+      inputs,
+      scores: Float32Array.from(candidates.map((c) => c.score)),
+      probabilities: spec.classBalanced ? predictedClassRows(candidates, labels) : null,
+      batchSize: queueSize,
+      spec,
+    });
+    return chosen.map((i) => ({
+      itemId: candidates[i].itemId,
+      priority: candidates[i].score,
+      preLabel: candidates[i].label,
+      preLabelProb: candidates[i].probability,
+    }));
+  }
+
+  /** Featurizer inputs of pool items (image bytes read from the object store here, decoded in the worker). */
+  private async inputs(project: ProjectRecord, items: PoolItem[]): Promise<ModelInput[]> {
+    const bytes = await storedBytes(this.store, items);
+    return items.map((item) => modelInput(project.inputKind, item.payload, bytes.get(item.id)));
+  }
+}
