@@ -149,7 +149,13 @@ describe('stalled training job', () => {
     const models = await db.query<{ run_id: string; status: string; promoted: boolean }>(
       'SELECT run_id, status, promoted FROM model_versions',
     );
-    expect(models).toEqual([{ run_id: `training-${jobId}`, status: 'ready', promoted: true }]);
+    expect(models).toEqual([
+      {
+        run_id: expect.stringMatching(new RegExp(`^${project.id}:${jobId}:\\d+$`)),
+        status: 'ready',
+        promoted: true,
+      },
+    ]);
 
     // The second trainer's metrics: the job it completed, the promoted model's accuracy, the queue counts.
     const metrics = await (await fetch(`http://127.0.0.1:${secondPort}/metrics`)).text();

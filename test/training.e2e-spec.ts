@@ -109,6 +109,7 @@ describe('training', () => {
     const projectId = await tabularProject();
     const job = {
       id: 'retried-1',
+      timestamp: 1_700_000_000_000,
       data: { projectId, reason: 'manual' },
       updateProgress: async () => undefined,
     };
@@ -119,7 +120,7 @@ describe('training', () => {
     const models = await t.db.query('SELECT run_id, status FROM model_versions WHERE project_id = $1', [
       projectId,
     ]);
-    expect(models).toEqual([{ run_id: 'training-retried-1', status: 'ready' }]);
+    expect(models).toEqual([{ run_id: `${projectId}:retried-1:1700000000000`, status: 'ready' }]);
     const versions = await t.db.query('SELECT number FROM dataset_versions WHERE project_id = $1', [
       projectId,
     ]);

@@ -10,6 +10,14 @@ import {
 } from '@labelloop/queue';
 
 /**
+ * A training run's id: the same for every attempt of one job, never the same for two jobs. BullMQ job ids
+ * restart at 1 when Redis loses its data, so the id also carries the project and the job's creation time.
+ */
+export function trainingRunId(job: Pick<Job<TrainingJobData>, 'id' | 'timestamp' | 'data'>): string {
+  return `${job.data.projectId}:${job.id}:${job.timestamp}`;
+}
+
+/**
  * The `training` queue's `train` job, a thin adapter over TrainingPipeline: the run id is the job's (stable
  * across retries), epochs become job progress, and a run that can never succeed fails without retries.
  */
@@ -26,7 +34,7 @@ export class TrainingProcessor implements OnModuleInit {
 
   async process(job: Job<TrainingJobData>): Promise<TrainingResult> {
     try {
-      return await this.pipeline.run(`training-${job.id}`, job.data, (epoch) => {
+      return await this.pipeline.run(trainingRunId(job), job.data, (epoch) => {
         const progress: TrainingProgress = epoch;
         job.updateProgress(progress).catch(() => undefined);
       });

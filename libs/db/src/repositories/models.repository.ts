@@ -63,13 +63,15 @@ const COLUMNS = `m.id, m.project_id, m.number, m.run_id, m.status, m.spec, m.met
 const FROM = 'model_versions m LEFT JOIN dataset_versions d ON d.id = m.dataset_version_id';
 
 // A retried job has the same run id: it gets its row back (status training again, unless the run already
-// finished: a ready model stays as it is) instead of a new one.
+// finished: a ready model stays as it is) instead of a new one. Only a row of the same project is ever
+// taken back: a run id of another project's row returns nothing (startRun refuses it).
 const START_SQL = `
 INSERT INTO model_versions (project_id, number, run_id, status, spec)
 SELECT $1, coalesce(max(number), 0) + 1, $2, 'training', $3::jsonb FROM model_versions WHERE project_id = $1
 ON CONFLICT (run_id) DO UPDATE
   SET status = CASE WHEN model_versions.status = 'ready' THEN 'ready'::"ModelStatus" ELSE 'training' END,
       error = NULL
+  WHERE model_versions.project_id = EXCLUDED.project_id
 RETURNING id`;
 
 function toRecord(row: Record<string, unknown>): ModelVersionRecord {
@@ -119,6 +121,7 @@ export class ModelsRepository {
   async startRun(projectId: string, runId: string, spec: object): Promise<ModelVersionRecord> {
     return this.inProjectLock(projectId, async (client) => {
       const { rows } = await client.query(START_SQL, [projectId, runId, JSON.stringify(spec)]);
+      if (rows.length === 0) throw new Error(`run id ${runId} belongs to a model of another project`);
       return (await this.find(client, rows[0].id as string))!;
     });
   }
