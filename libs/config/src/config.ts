@@ -14,7 +14,17 @@ export interface S3Settings {
 export interface AppConfig {
   role: Role;
   http: { host: string; port: number; bodyLimitBytes: number; logRequests: boolean };
-  database: { url: string | undefined; poolSize: number };
+  /**
+   * statementTimeoutMs: the server cancels a statement running longer (0: never);
+   * idleInTransactionTimeoutMs: the server ends a session idle inside a transaction this long (a client that
+   * stalls mid-import), releasing its locks.
+   */
+  database: {
+    url: string | undefined;
+    poolSize: number;
+    statementTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+  };
   embeddedDataDir: string;
   /** jobLockSeconds: a worker's lock on a running job; a job whose worker died is taken up again after it. */
   redis: { url: string | undefined; queuePrefix: string; jobLockSeconds: number };
@@ -80,7 +90,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     role: e.LABELLOOP_ROLE,
     http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, logRequests: e.LOG_REQUESTS },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    database: {
+      url: e.DATABASE_URL,
+      poolSize: e.DATABASE_POOL_SIZE,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
     embeddedDataDir: e.EMBEDDED_DATA_DIR,
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, jobLockSeconds: e.JOB_LOCK_SECONDS },
     storage,

@@ -1,5 +1,7 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
+import { LOGGER } from '@labelloop/observability';
+import type { Logger } from 'pino';
 import { Pool } from 'pg';
 import { PG_POOL, PRISMA } from './db.tokens';
 import { createPool, createPrisma } from './prisma';
@@ -43,10 +45,15 @@ const repositories = [
   providers: [
     {
       provide: PG_POOL,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => {
+      inject: [APP_CONFIG, LOGGER],
+      useFactory: (config: AppConfig, logger: Logger) => {
         if (!config.database.url) throw new Error('DATABASE_URL is not resolved');
-        return createPool(config.database.url, config.database.poolSize);
+        return createPool(config.database.url, {
+          max: config.database.poolSize,
+          statementTimeoutMs: config.database.statementTimeoutMs,
+          idleInTransactionTimeoutMs: config.database.idleInTransactionTimeoutMs,
+          onError: (error) => logger.warn({ err: error.message }, 'database connection lost'),
+        });
       },
     },
     { provide: PRISMA, inject: [PG_POOL], useFactory: (pool: Pool) => createPrisma(pool) },
