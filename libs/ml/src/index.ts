@@ -32,6 +32,12 @@ export {
 } from './matrix';
 export { fitFeaturizer, loadFeaturizer } from './featurizers';
 export { decodeImage, ImageFeaturizer, imageConfig } from './featurizers/image';
+export {
+  type ImageHeader,
+  ImageRejected,
+  MAX_IMAGE_PIXELS,
+  readImageHeader,
+} from './featurizers/image-header';
 export { TextFeaturizer, textConfig } from './featurizers/text';
 export { TabularFeaturizer, tabularConfig } from './featurizers/tabular';
 export type {

@@ -214,7 +214,9 @@ export class ScoringPipeline {
       const { probabilities, scores } = scoredPage;
       labels = scoredPage.labels;
       const numClasses = labels.length;
-      const rows = page.map((item, r) => {
+      // An unreadable item (rows leaves it out) gets no prediction and never makes the queue.
+      const rows = scoredPage.rows.map((index, r) => {
+        const item = page[index];
         const top = topClass(probabilities, r, numClasses);
         const candidate: Candidate = {
           itemId: item.id,

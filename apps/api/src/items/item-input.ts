@@ -1,6 +1,8 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import type { InputKind } from '@labelloop/db';
+import { ImageRejected, readImageHeader } from '@labelloop/ml';
+import { rawImage } from '@labelloop/pipeline';
 
 const common = {
   externalId: z.string().min(1).max(512),
@@ -25,16 +27,31 @@ const tabularItem = z.strictObject({
   ]),
 });
 
+/**
+ * An image: PNG/JPEG bytes (base64), checked from their header alone (format, and at most MAX_IMAGE_PIXELS),
+ * or raw pixel intensities 0-255, row-major with channels interleaved, whose count must make an image of
+ * the given width and height (see rawImage). The bytes' content is decoded in a compute worker at import.
+ */
 const imageItem = z
   .strictObject({
     ...common,
     imageBase64: z.base64().min(1).optional(),
-    pixels: z.array(z.number()).min(1).max(4_000_000).optional(),
+    pixels: z.array(z.number().min(0).max(255)).min(1).max(4_000_000).optional(),
     width: z.number().int().positive().optional(),
     height: z.number().int().positive().optional(),
   })
   .refine((item) => (item.imageBase64 === undefined) !== (item.pixels === undefined), {
     message: 'give exactly one of imageBase64 (PNG/JPEG bytes) or pixels (number array)',
+  })
+  .superRefine((item, ctx) => {
+    try {
+      if (item.imageBase64 !== undefined) readImageHeader(Buffer.from(item.imageBase64, 'base64'));
+      else if (item.pixels !== undefined) rawImage(item.pixels, item.width, item.height);
+    } catch (error) {
+      const path = item.imageBase64 !== undefined ? 'imageBase64' : 'pixels';
+      const message = error instanceof ImageRejected ? error.message : (error as Error).message;
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    }
   });
 
 export const itemSchemas: Record<InputKind, z.ZodType> = {

@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import { ItemImportSession, ItemsRepository, NewItemRow, type ProjectRecord } from '@labelloop/db';
 import { LOGGER } from '@labelloop/observability';
+import { ComputePool } from '@labelloop/pipeline';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Logger } from 'pino';
 
@@ -37,6 +38,7 @@ export class ItemsImportService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly scoring: ScoringRequests,
+    private readonly compute: ComputePool,
   ) {}
 
   async importArray(project: ProjectRecord, annotator: string, body: unknown): Promise<ImportResult> {
@@ -92,10 +94,11 @@ export class ItemsImportService {
     const session = await this.items.startImport(project.id, annotator);
     const result: ImportResult = { received: 0, created: 0, existing: 0 };
     let batch: PreparedItem[] = [];
+    let positions: number[] = [];
     let inFlight: Promise<number> | null = null;
-    const flush = async (ready: PreparedItem[]) => {
+    const flush = async (ready: PreparedItem[], at: number[]) => {
       if (inFlight) result.created += await inFlight;
-      inFlight = this.writeBatch(session, project, ready);
+      inFlight = this.writeBatch(session, project, ready, (index) => `${unit} ${at[index]}`);
       // Surface a failure at the next await instead of as an unhandled rejection.
       inFlight.catch(() => undefined);
     };
@@ -124,12 +127,14 @@ export class ItemsImportService {
         if (seen.has(input.externalId)) continue;
         seen.add(input.externalId);
         batch.push(prepareItem(input));
+        positions.push(position);
         if (batch.length >= BATCH_SIZE) {
-          await flush(batch);
+          await flush(batch, positions);
           batch = [];
+          positions = [];
         }
       }
-      await flush(batch);
+      await flush(batch, positions);
       if (inFlight) result.created += await inFlight;
       await session.fillColdStartQueue(this.config.tasks.coldStartQueueSize);
       await session.commit();
@@ -149,7 +154,13 @@ export class ItemsImportService {
     return result;
   }
 
-  private async writeBatch(session: ItemImportSession, project: ProjectRecord, batch: PreparedItem[]) {
+  private async writeBatch(
+    session: ItemImportSession,
+    project: ProjectRecord,
+    batch: PreparedItem[],
+    where: (index: number) => string,
+  ) {
+    await this.checkImages(batch, where);
     await this.uploadImages(project.id, batch);
     const rows: NewItemRow[] = batch.map((item) => ({
       id: uuidv7(),
@@ -165,6 +176,21 @@ export class ItemsImportService {
       coldPriority: coldStartPriority(project.seed, item.externalId),
     }));
     return session.insertBatch(rows);
+  }
+
+  /**
+   * Image bytes must decode (their headers were checked by the schema): a corrupt PNG stored now would fail
+   * every training and scoring later. Decoding runs in the compute pool's inference worker, not here.
+   */
+  private async checkImages(batch: PreparedItem[], where: (index: number) => string): Promise<void> {
+    const images = batch.flatMap((item, index) => (item.bytes ? [{ index, bytes: item.bytes }] : []));
+    if (images.length === 0) return;
+    const problems = await this.compute.checkImages(images.map((image) => image.bytes));
+    const bad = problems.findIndex((problem) => problem !== null);
+    if (bad >= 0) {
+      const at = where(images[bad].index);
+      throw ApiError.badRequest(`${at}: imageBase64: ${problems[bad]}`, { field: 'imageBase64', at });
+    }
   }
 
   /** Objects are content-addressed, so an upload for a request that later fails is harmless. */

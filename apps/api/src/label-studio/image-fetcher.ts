@@ -1,3 +1,5 @@
+import { readImageHeader } from '@labelloop/ml';
+
 /** Where Label Studio serves task files: the `/setup` hostname and the access token it handed over. */
 export interface LabelStudioHost {
   hostname: string | null;
@@ -11,9 +13,6 @@ export const IMAGE_FETCH_TIMEOUT_MS = 10_000;
 
 /** Why one task's image could not be had; the message is meant for the person reading LS's logs. */
 export class ImageFetchError extends Error {}
-
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
-const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 
 /**
  * The PNG/JPEG bytes behind a task's image value. Relative URLs (`/data/upload/...`) are resolved against
@@ -130,9 +129,12 @@ function decodeDataUri(value: string): Uint8Array {
   return bytes;
 }
 
+/** PNG or JPEG of at most MAX_IMAGE_PIXELS, judged from its header before anything decodes it. */
 function checkImage(bytes: Uint8Array): Uint8Array {
-  const starts = (magic: number[]) => magic.every((byte, i) => bytes[i] === byte);
-  if (!starts(PNG_MAGIC) && !starts(JPEG_MAGIC))
-    throw new ImageFetchError('the file is not a PNG or JPEG image');
+  try {
+    readImageHeader(bytes);
+  } catch (error) {
+    throw new ImageFetchError(`the file is not a usable image: ${(error as Error).message}`);
+  }
   return bytes;
 }

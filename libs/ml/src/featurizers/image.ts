@@ -1,6 +1,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { denseMatrix, type DenseMatrix } from '../matrix';
+import { MAX_IMAGE_PIXELS, readImageHeader } from './image-header';
 import type { Featurizer, FeaturizerState, ImageFeaturizerConfig, ImageInput, RawImage } from './types';
 
 export function imageConfig(partial: Partial<ImageFeaturizerConfig> = {}): ImageFeaturizerConfig {
@@ -69,7 +70,11 @@ export class ImageFeaturizer implements Featurizer<ImageInput> {
   }
 }
 
-/** Raw pixels pass through; PNG and JPEG bytes are decoded in pure JS (no native image library needed). */
+/**
+ * Raw pixels pass through; PNG and JPEG bytes are decoded in pure JS (no native image library needed), after
+ * their header says they are at most MAX_IMAGE_PIXELS (a declared 100000x100000 PNG is refused before any
+ * memory is spent on it).
+ */
 export function decodeImage(input: ImageInput): RawImage {
   if (!(input instanceof Uint8Array)) {
     if (input.data.length !== input.width * input.height * input.channels) {
@@ -80,13 +85,14 @@ export function decodeImage(input: ImageInput): RawImage {
     return input;
   }
   const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47) {
+  if (readImageHeader(bytes).format === 'png') {
     const png = PNG.sync.read(bytes);
     return { data: png.data, width: png.width, height: png.height, channels: 4 };
   }
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
-    return { data: img.data, width: img.width, height: img.height, channels: 4 };
-  }
-  throw new Error('image bytes are neither PNG nor JPEG');
+  const img = jpeg.decode(bytes, {
+    useTArray: true,
+    formatAsRGBA: true,
+    maxResolutionInMP: MAX_IMAGE_PIXELS / 1_000_000,
+  });
+  return { data: img.data, width: img.width, height: img.height, channels: 4 };
 }

@@ -125,6 +125,11 @@ export class ComputePool implements OnApplicationShutdown {
     return this.call('inference', 'evaluate', [request]);
   }
 
+  /** Decodes each image in the inference worker: null when it is readable, else why not. */
+  checkImages(images: Uint8Array[]): Promise<(string | null)[]> {
+    return this.call('inference', 'checkImages', [images]);
+  }
+
   /** Calls a method that needs a loaded model; on a miss the artifact is read here and handed over once. */
   private async withModel<M extends 'score' | 'choose' | 'predict'>(
     model: ModelRef,

@@ -1,3 +1,4 @@
+import type { InputKind } from '@labelloop/db';
 import {
   artifactFromFiles,
   type ArtifactFiles,
@@ -6,7 +7,9 @@ import {
   evaluate as evaluateProbabilities,
   findLabelIssues,
   fitFeaturizer,
+  decodeImage,
   ImageFeaturizer,
+  type ImageInput,
   type Metrics,
   type ModelArtifact,
   outOfSampleProbabilities,
@@ -29,6 +32,7 @@ import {
   type FitRequest,
   type FitResult,
   type FoldProgress,
+  type LabeledInputs,
   type OutOfSampleRequest,
   type PredictResponse,
   type RankedIssue,
@@ -71,7 +75,11 @@ export function createComputeTasks(
 
     async fit(request: FitRequest): Promise<FitResult> {
       const report = await ready();
-      const { kind, labels, spec, train, holdout } = request;
+      const { kind, labels, spec } = request;
+      // An unreadable item (a corrupt image stored before imports were checked) is left out, not fatal.
+      const train = readable(kind, request.train);
+      const holdout = readable(kind, request.holdout);
+      if (train.inputs.length === 0) throw new Error('no readable labeled training items');
       const featurizer = fitFeaturizer(featurizerConfig(kind, train.inputs[0]), train.inputs);
       const started = performance.now();
       const result = await trainClassifier({
@@ -96,6 +104,8 @@ export function createComputeTasks(
         const metrics = {
           ...evaluation,
           holdoutRows,
+          unreadableRows:
+            request.train.inputs.length - train.inputs.length + request.holdout.inputs.length - holdoutRows,
           trainRows: result.trainRows,
           validationRows: result.validationRows,
           bestEpoch: result.bestEpoch,
@@ -115,7 +125,10 @@ export function createComputeTasks(
 
     async outOfSample(request: OutOfSampleRequest): Promise<RankedIssue[]> {
       await ready();
-      const { kind, inputs, labels, numClasses, spec, folds } = request;
+      const { kind, numClasses, spec, folds } = request;
+      const kept = readableRows(kind, request.inputs);
+      const inputs = kept.map((i) => request.inputs[i]);
+      const labels = kept.map((i) => request.labels[i]);
       const featurizer = fitFeaturizer(featurizerConfig(kind, inputs[0]), inputs);
       const probabilities = await outOfSampleProbabilities({
         features: featurizer.transform(inputs),
@@ -127,7 +140,7 @@ export function createComputeTasks(
         onFold: (fold, total) => emit({ fold, folds: total }),
       });
       return findLabelIssues(probabilities, labels, numClasses).ranked.map((issue) => ({
-        index: issue.index,
+        index: kept[issue.index],
         givenLabel: issue.givenLabel,
         suggestedLabel: issue.suggestedLabel,
         selfConfidence: issue.selfConfidence,
@@ -143,9 +156,9 @@ export function createComputeTasks(
 
     async score(modelId: string, request: ScoreRequest): Promise<ScoreResponse> {
       const { model: classifier, featurizer, manifest } = model(modelId);
-      const features = transform(featurizer, request.inputs);
+      const { features, rows } = transformReadable(featurizer, request.inputs);
       const { probabilities, scores } = scoreRows(classifier, features, request.spec, { embeddings: false });
-      return { labels: manifest.labels, probabilities, scores };
+      return { labels: manifest.labels, rows, probabilities, scores };
     },
 
     async choose(modelId: string, request: ChooseRequest): Promise<number[]> {
@@ -164,6 +177,17 @@ export function createComputeTasks(
       return { labels: manifest.labels, probabilities };
     },
 
+    async checkImages(images: Uint8Array[]): Promise<(string | null)[]> {
+      return images.map((bytes) => {
+        try {
+          decodeImage(bytes);
+          return null;
+        } catch (error) {
+          return `not a readable image: ${(error as Error).message}`;
+        }
+      });
+    },
+
     async evaluate(request: EvaluateRequest): Promise<Metrics | null> {
       await ready();
       const artifact = loadArtifact(request.files);
@@ -179,6 +203,47 @@ export function createComputeTasks(
       }
     },
   };
+}
+
+/** Indices of the inputs that can be featurized: images must decode; text and tabular always can. */
+function readableRows(kind: InputKind, inputs: ModelInput[]): number[] {
+  const rows: number[] = [];
+  inputs.forEach((input, i) => {
+    if (kind !== 'image') rows.push(i);
+    else {
+      try {
+        decodeImage(input as ImageInput);
+        rows.push(i);
+      } catch {
+        // left out
+      }
+    }
+  });
+  return rows;
+}
+
+function readable(kind: InputKind, set: LabeledInputs): LabeledInputs {
+  const rows = readableRows(kind, set.inputs);
+  if (rows.length === set.inputs.length) return set;
+  return { inputs: rows.map((i) => set.inputs[i]), labels: rows.map((i) => set.labels[i]) };
+}
+
+/** Features of the inputs the featurizer can take (one by one only when the batch fails), and which those are. */
+function transformReadable(featurizer: ModelArtifact['featurizer'], inputs: ModelInput[]) {
+  try {
+    return { features: featurizer.transform(inputs), rows: inputs.map((_, i) => i) };
+  } catch {
+    const rows: number[] = [];
+    inputs.forEach((input, i) => {
+      try {
+        featurizer.transform([input]);
+        rows.push(i);
+      } catch {
+        // left out: no prediction for this item
+      }
+    });
+    return { features: featurizer.transform(rows.map((i) => inputs[i])), rows };
+  }
 }
 
 /** Featurizer inputs as features; inputs the featurizer refuses are the caller's error. */

@@ -25,6 +25,8 @@ export interface FitRequest {
 
 export type TrainingMetrics = Partial<Metrics> & {
   holdoutRows: number;
+  /** Labeled items left out because they could not be featurized (e.g. a corrupt stored image). */
+  unreadableRows: number;
   trainRows: number;
   validationRows: number;
   bestEpoch: number;
@@ -77,6 +79,8 @@ export interface ScoreRequest {
 export interface ScoreResponse {
   /** The model's class names: column j of the probabilities is labels[j]. */
   labels: string[];
+  /** Indices (into the request's inputs) of the rows scored: an unreadable input has no row. */
+  rows: number[];
   /** n x classes, row-major, columns in the model's label order. */
   probabilities: Float32Array;
   /** Acquisition score per row (higher = label sooner). */
@@ -122,6 +126,8 @@ export interface ComputeMethods {
   choose(modelId: string, request: ChooseRequest): number[];
   predict(modelId: string, inputs: ModelInput[]): PredictResponse;
   evaluate(request: EvaluateRequest): Metrics | null;
+  /** Per image: null when it decodes, else why not. */
+  checkImages(images: Uint8Array[]): (string | null)[];
 }
 
 /** Error codes a worker attaches (as `code`) so the event loop can tell them from failures. */
