@@ -1,3 +1,4 @@
+import { PNG } from 'pngjs';
 import { loadConfig } from '@labelloop/config';
 import { fetchTaskImage } from './image-fetcher';
 
@@ -34,10 +35,22 @@ describe('fetchTaskImage refusals', () => {
   });
 
   it('reads data: URIs without a hostname', async () => {
-    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]).toString('base64');
-    expect(
-      await fetchTaskImage(`data:image/png;base64,${png}`, { hostname: null, accessToken: null }),
-    ).toHaveLength(6);
+    const image = new PNG({ width: 3, height: 2 });
+    const png = PNG.sync.write(image);
+    const none = { hostname: null, accessToken: null };
+    expect(await fetchTaskImage(`data:image/png;base64,${png.toString('base64')}`, none)).toHaveLength(
+      png.length,
+    );
+  });
+
+  it('refuses an image whose header declares more than the pixel limit, before decoding it', async () => {
+    const png = Buffer.from(PNG.sync.write(new PNG({ width: 1, height: 1 })));
+    png.writeUInt32BE(16_000, 16);
+    png.writeUInt32BE(16_000, 20);
+    const none = { hostname: null, accessToken: null };
+    await expect(fetchTaskImage(`data:image/png;base64,${png.toString('base64')}`, none)).rejects.toThrow(
+      /over the limit of 16777216 pixels/,
+    );
   });
 });
 
