@@ -1,3 +1,4 @@
+import { PNG } from 'pngjs';
 import { Client } from 'pg';
 import { AnnotationsRepository, DatasetVersionsRepository } from '@labelloop/db';
 import { ADMIN_KEY, createKey, createProject, startTestApp, textItems, type TestApp } from './support/app';
@@ -253,7 +254,7 @@ describe('dataset versions', () => {
   });
 
   it('exports stored image bytes and tabular features so that they import as they were', async () => {
-    const bytes = Buffer.from('not really a PNG, stored as it came').toString('base64');
+    const bytes = PNG.sync.write(new PNG({ width: 2, height: 3 })).toString('base64');
     const cases = [
       { inputKind: 'image', item: { externalId: 'img', imageBase64: bytes, label: 'spam' } },
       { inputKind: 'tabular', item: { externalId: 'row', features: { age: 3, city: 'Oslo' }, label: 'ham' } },
@@ -329,7 +330,7 @@ describe('dataset versions', () => {
     expect(next.body).toMatchObject({ number: 4, parentNumber: 3, parentId: trainer.id });
   });
 
-  it('waits for a transaction still writing annotations, so a version never changes after its commit', async () => {
+  it('never waits for a transaction still writing annotations, and never changes when it commits', async () => {
     const writer = new Client({ connectionString: t.db.url });
     await writer.connect();
     try {
@@ -339,27 +340,26 @@ describe('dataset versions', () => {
         [projectId, ids['ds-5']],
       );
       await label('ds-4', 'eggs'); // a later seq, committed first
-      let answered = false;
-      const commit = t
-        .call('POST', `/v1/projects/${projectId}/versions`, { message: 'during a write' })
-        .then((r) => {
-          answered = true;
-          return r;
-        });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(answered).toBe(false);
-      await writer.query('COMMIT');
-      const version = await commit;
+      // The commit answers while the writer's transaction is still open, without its annotation.
+      const version = await t.call('POST', `/v1/projects/${projectId}/versions`, {
+        message: 'during a write',
+      });
       expect(version.body.number).toBe(5);
-      const diff = await t.call('GET', `/v1/projects/${projectId}/versions/4/diff/5`);
-      expect(
-        diff.body.data.map((row: { externalId: string; after: string }) => [row.externalId, row.after]),
-      ).toEqual(
-        [
-          ['ds-4', 'eggs'],
-          ['ds-5', 'ham'],
-        ].sort((a, b) => ids[a[0]].localeCompare(ids[b[0]])),
-      );
+      const rows = (diff: { body: { data: { externalId: string; after: string }[] } }) =>
+        diff.body.data.map((row) => [row.externalId, row.after]);
+      const before = await t.call('GET', `/v1/projects/${projectId}/versions/4/diff/5`);
+      expect(rows(before)).toEqual([['ds-4', 'eggs']]);
+      const exported = (await exportText(5)).text;
+
+      await writer.query('COMMIT');
+      // Version 5 is as it was; the annotation that committed late belongs to the next version.
+      expect((await exportText(5)).text).toBe(exported);
+      expect(rows(await t.call('GET', `/v1/projects/${projectId}/versions/4/diff/5`))).toEqual(rows(before));
+      const next = await t.call('POST', `/v1/projects/${projectId}/versions`, { message: 'after the write' });
+      expect(next.body.number).toBe(6);
+      expect(rows(await t.call('GET', `/v1/projects/${projectId}/versions/5/diff/6`))).toEqual([
+        ['ds-5', 'ham'],
+      ]);
     } finally {
       await writer.end();
     }

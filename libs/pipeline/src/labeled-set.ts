@@ -1,4 +1,4 @@
-import type { DatasetVersionsRepository, LabeledItem, ProjectRecord } from '@labelloop/db';
+import type { DatasetVersionsRepository, LabeledItem, ProjectRecord, VersionCut } from '@labelloop/db';
 import type { ObjectStore } from '@labelloop/storage';
 import { type ModelInput, modelInput, storedBytes } from './model-input';
 import { buildTrainingSet, type Split, type TrainingSet } from './training-set';
@@ -9,7 +9,7 @@ export interface LabeledRow {
 }
 
 /**
- * A project's labels as of a dataset version's watermark, as model inputs split into
+ * A project's labels in a dataset version, as model inputs split into
  * train (pool) and holdout. Shared by training and label-issue detection so both see
  * the same items the same way. Throws TrainingRefused like buildTrainingSet.
  */
@@ -17,9 +17,9 @@ export async function loadLabeledSet(
   datasets: DatasetVersionsRepository,
   store: ObjectStore,
   project: ProjectRecord,
-  watermark: string,
+  version: VersionCut,
 ): Promise<TrainingSet<LabeledRow>> {
-  const items = await datasets.labeledItems(project.id, watermark);
+  const items = await datasets.labeledItems(project.id, version);
   const bytes = await storedBytes(store, items);
   return buildTrainingSet(project.labels, items, (item) => ({
     item,

@@ -61,7 +61,7 @@ export class SuspectsPipeline {
       : null;
     if (!project || !promoted || !version) return { modelVersionId: null, examined: 0, flagged: 0, folds: 0 };
 
-    const set = await loadLabeledSet(this.datasets, this.store, project, version.watermark);
+    const set = await loadLabeledSet(this.datasets, this.store, project, version);
     const labels = set.train.labels;
     const spec: ModelSpec = modelSpec({ ...(project.modelSpec as Partial<ModelSpec>), seed: project.seed });
     const folds = foldCount(labels.length);

@@ -152,7 +152,7 @@ export class TrainingPipeline {
     version: DatasetVersionRecord,
     onEpoch: (progress: EpochProgress) => void,
   ): Promise<FitResult> {
-    const labeled = await loadLabeledSet(this.datasets, this.store, project, version.watermark);
+    const labeled = await loadLabeledSet(this.datasets, this.store, project, version);
     return this.compute.fit(
       {
         kind: project.inputKind,

@@ -9,6 +9,7 @@ import {
   type LabelStudioExportRow,
   LabelStudioItemsRepository,
   type ProjectRecord,
+  type VersionCut,
 } from '@labelloop/db';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { z } from 'zod';
@@ -65,14 +66,13 @@ export class LabelStudioIoService {
   /** A JSON array streamed page by page, so a large project is never held in memory. */
   async export(principal: Principal, projectId: string, datasetVersion?: number): Promise<Readable> {
     const project = await this.projects.get(principal, projectId);
-    let watermark: string | null = null;
+    let cut: VersionCut | null = null;
     if (datasetVersion !== undefined) {
-      const version = await this.datasets.findByNumber(project.id, datasetVersion);
-      if (!version) throw ApiError.notFound('dataset version', String(datasetVersion));
-      watermark = version.watermark;
+      cut = await this.datasets.findByNumber(project.id, datasetVersion);
+      if (!cut) throw ApiError.notFound('dataset version', String(datasetVersion));
     }
     const target = await this.target(project);
-    const pages = this.exportPages(project, target, watermark);
+    const pages = this.exportPages(project, target, cut);
     return Readable.from(
       (async function* () {
         yield '[';
@@ -156,10 +156,10 @@ export class LabelStudioIoService {
     };
   }
 
-  private async *exportPages(project: ProjectRecord, target: ChoicesTarget, watermark: string | null) {
+  private async *exportPages(project: ProjectRecord, target: ChoicesTarget, cut: VersionCut | null) {
     let after: string | null = null;
     for (;;) {
-      const rows = await this.items.exportPage(project.id, watermark, after, EXPORT_PAGE);
+      const rows = await this.items.exportPage(project.id, cut, after, EXPORT_PAGE);
       for (const row of rows) yield await this.exportTask(project, target, row);
       if (rows.length < EXPORT_PAGE) return;
       after = rows[rows.length - 1].id;

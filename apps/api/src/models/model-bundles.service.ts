@@ -2,6 +2,7 @@ import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import {
+  CURRENT_LABELS,
   DatasetVersionsRepository,
   type ModelOrigin,
   ModelsRepository,
@@ -22,9 +23,6 @@ import { ApiError } from '../common/api-error';
 import { ProjectsService } from '../projects/projects.service';
 import { modelView } from './model-view';
 import { ModelsService } from './models.service';
-
-/** The labels-as-of watermark past every annotation: the project's labels as they are now. */
-const CURRENT_LABELS = '9223372036854775807';
 
 /** Bodies a bundle import accepts (http-app registers a buffering parser with its own size limit). */
 export const MODEL_BUNDLE_CONTENT_TYPES = ['application/gzip', 'application/octet-stream'];

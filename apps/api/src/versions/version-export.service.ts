@@ -53,7 +53,7 @@ export class VersionExportService {
       );
     }
     const read = (after: string | null) => {
-      const batch = this.versions.exportBatch(project.id, version.watermark, after, BATCH_ROWS);
+      const batch = this.versions.exportBatch(project.id, version, after, BATCH_ROWS);
       // Awaited on the next turn; this only keeps an early failure from being reported as unhandled.
       batch.catch(() => undefined);
       return batch;

@@ -56,8 +56,8 @@ export class VersionsService {
     const a = await this.resolve(project, refA);
     const b = await this.resolve(project, refB);
     const [counts, rows] = await Promise.all([
-      this.versions.diffCounts(project.id, a.watermark, b.watermark),
-      this.versions.diffPage(project.id, a.watermark, b.watermark, { ...page, limit: page.limit + 1 }),
+      this.versions.diffCounts(project.id, a, b),
+      this.versions.diffPage(project.id, a, b, { ...page, limit: page.limit + 1 }),
     ]);
     const data = rows.slice(0, page.limit);
     return {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Pool, type PoolClient } from 'pg';
+import { Pool } from 'pg';
 import { PG_POOL } from '../db.tokens';
 
 export interface DatasetCounts {
@@ -9,12 +9,24 @@ export interface DatasetCounts {
   perLabel: Record<string, number>;
 }
 
-export interface DatasetVersionRecord {
+/**
+ * What a dataset version holds: the project's annotations up to `watermark` (a seq, as text) that `snapshot`
+ * (the freeze's pg_snapshot, as text) saw committed. Both are fixed at the freeze, so the version never
+ * changes. A null snapshot (versions frozen before snapshots were kept) holds every annotation up to the
+ * watermark.
+ */
+export interface VersionCut {
+  watermark: string;
+  snapshot: string | null;
+}
+
+/** The project's labels as they are now: past every seq, every committed annotation. */
+export const CURRENT_LABELS: VersionCut = { watermark: '9223372036854775807', snapshot: null };
+
+export interface DatasetVersionRecord extends VersionCut {
   id: string;
   projectId: string;
   number: number;
-  /** Highest annotation seq included, as text (a bigint). */
-  watermark: string;
   parentId: string | null;
   parentNumber: number | null;
   message: string;
@@ -32,42 +44,42 @@ export interface LabeledItem {
   label: string;
 }
 
-// The label of each item as of a watermark: its newest annotation at or below it.
+/**
+ * Whether annotation `a` belongs to the version whose watermark and snapshot are the parameters numbered
+ * `w` and `s`. A seq is handed out when an annotation is written, not when it commits: an annotation of a
+ * transaction still open at the freeze (an import) has a seq under the watermark yet was not committed; the
+ * snapshot leaves it out, for good. Rows older than snapshots (no xid) were settled by waiting.
+ */
+function inVersion(a: string, w: number, s: number): string {
+  return `${a}.seq <= $${w}::bigint
+    AND ($${s}::pg_snapshot IS NULL OR ${a}.xid IS NULL OR pg_visible_in_snapshot(${a}.xid, $${s}::pg_snapshot))`;
+}
+
+// The label of each item in a version: its newest annotation there.
 // An item whose newest annotation is a retraction (NULL label) is unlabeled there.
 const LABELS_AT_SQL = `
 SELECT item_id, label FROM (
-  SELECT DISTINCT ON (item_id) item_id, label FROM annotations
-  WHERE project_id = $1 AND seq <= $2::bigint
-  ORDER BY item_id, seq DESC
+  SELECT DISTINCT ON (a.item_id) a.item_id, a.label FROM annotations a
+  WHERE a.project_id = $1 AND ${inVersion('a', 2, 3)}
+  ORDER BY a.item_id, a.seq DESC
 ) newest WHERE label IS NOT NULL`;
 
-// A seq is handed out when an annotation is written, not when it commits: a transaction still
-// open at a freeze (an import is one) could commit annotations below the watermark later and
-// change a version that must stay as it was. So the watermark is capped at the last seq handed
-// out before the freeze, and the freeze first waits for the transactions running at that moment
-// (except those known to be in other databases), after which every seq up to the cap is final.
+// The freeze's cut: the last seq handed out, then (a later statement, so a later snapshot) the snapshot.
+// Every annotation with a seq up to the cap was written before the snapshot: either it was committed then
+// (the version holds it) or it was not (the version never will). Nothing to wait for.
 const SEQ_CAP_SQL = `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('annotations', 'seq')::regclass), 0)::text AS cap`;
-const RUNNING_SQL = `
-SELECT coalesce(array_agg(x::text), '{}') AS running FROM pg_snapshot_xip(pg_current_snapshot()) x
-WHERE xid(x) NOT IN (SELECT backend_xid FROM pg_stat_activity
-                     WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())`;
-const STILL_RUNNING_SQL = `SELECT count(*)::int AS n FROM unnest($1::xid8[]) x WHERE pg_xact_status(x) = 'in progress'`;
-const SETTLE_POLL_MS = 20;
-const SETTLE_MAX_MS = 10 * 60_000;
+const SNAPSHOT_SQL = `SELECT pg_current_snapshot()::text AS snapshot`;
 
-// Versions of a project take turns (advisory lock) so numbers are dense and parents form a chain. The cap
-// never goes below the parent's watermark (settled when the parent froze): a freeze that waited for writers
-// while another committed must not produce a child older than its parent.
+// Versions of a project take turns (advisory lock) so numbers are dense and parents form a chain; the cap
+// and snapshot are read under the lock, so a child's cut holds everything its parent's does. The watermark
+// is the project's newest annotation in the cut.
 const FREEZE_SQL = `
-WITH floor AS (
-  SELECT coalesce((SELECT watermark FROM dataset_versions WHERE project_id = $1 ORDER BY number DESC LIMIT 1), 0)
-    AS watermark
-), mark AS (
-  SELECT coalesce(max(seq), 0) AS watermark FROM annotations, floor
-  WHERE project_id = $1 AND seq <= greatest($4::bigint, floor.watermark)
+WITH mark AS (
+  SELECT coalesce(max(a.seq), 0) AS watermark FROM annotations a
+  WHERE a.project_id = $1 AND ${inVersion('a', 4, 5)}
 ), newest AS (
-  SELECT DISTINCT ON (a.item_id) a.item_id, a.label FROM annotations a, mark
-  WHERE a.project_id = $1 AND a.seq <= mark.watermark
+  SELECT DISTINCT ON (a.item_id) a.item_id, a.label FROM annotations a
+  WHERE a.project_id = $1 AND ${inVersion('a', 4, 5)}
   ORDER BY a.item_id, a.seq DESC
 ), labels AS (
   SELECT item_id, label FROM newest WHERE label IS NOT NULL
@@ -83,28 +95,35 @@ WITH floor AS (
 ), parent AS (
   SELECT id, number FROM dataset_versions WHERE project_id = $1 ORDER BY number DESC LIMIT 1
 )
-INSERT INTO dataset_versions (project_id, number, watermark, parent_id, message, author, counts)
-SELECT $1, coalesce((SELECT number FROM parent), 0) + 1, mark.watermark, (SELECT id FROM parent), $2, $3,
-       counts.counts
+INSERT INTO dataset_versions (project_id, number, watermark, snapshot, parent_id, message, author, counts)
+SELECT $1, coalesce((SELECT number FROM parent), 0) + 1, mark.watermark, $5::pg_snapshot, (SELECT id FROM parent),
+       $2, $3, counts.counts
 FROM mark, counts
-RETURNING id, project_id, number, watermark::text, parent_id, (SELECT number FROM parent) AS parent_number, message,
-          author, counts, created_at`;
+RETURNING id, project_id, number, watermark::text, snapshot::text, parent_id,
+          (SELECT number FROM parent) AS parent_number, message, author, counts, created_at`;
 
-const VERSION_COLUMNS = `v.id, v.project_id, v.number, v.watermark::text, v.parent_id, p.number AS parent_number,
-  v.message, v.author, v.counts, v.created_at`;
+const VERSION_COLUMNS = `v.id, v.project_id, v.number, v.watermark::text, v.snapshot::text, v.parent_id,
+  p.number AS parent_number, v.message, v.author, v.counts, v.created_at`;
 const VERSION_FROM = `dataset_versions v LEFT JOIN dataset_versions p ON p.id = v.parent_id`;
 
-// A diff only looks at items with an annotation between the two watermarks (nothing else can
-// differ) and reads each one's label at both ends through the (project, item, seq) index.
+// A diff only looks at items with an annotation in one version and not the other (nothing else can differ):
+// those above the lower watermark, and those under it that the older snapshot did not see (written by a
+// transaction then open, so at or after its xmin), found through the xid index. Each one's label at both
+// ends is read through the (project, item, seq) index. Parameters: project, cut A ($2, $3), cut B ($4, $5).
 const DIFF_ROWS_SQL = `
 WITH touched AS (
-  SELECT DISTINCT item_id FROM annotations
-  WHERE project_id = $1 AND seq > least($2::bigint, $3::bigint) AND seq <= greatest($2::bigint, $3::bigint)
+  SELECT item_id FROM annotations
+  WHERE project_id = $1 AND seq > least($2::bigint, $4::bigint) AND seq <= greatest($2::bigint, $4::bigint)
+  UNION
+  SELECT a.item_id FROM annotations a
+  WHERE a.xid >= least(pg_snapshot_xmin($3::pg_snapshot), pg_snapshot_xmin($5::pg_snapshot))
+    AND a.project_id = $1 AND a.seq <= least($2::bigint, $4::bigint)
+    AND (${inVersion('a', 2, 3)}) IS DISTINCT FROM (${inVersion('a', 4, 5)})
 ), compared AS (
   SELECT t.item_id,
-    (SELECT a.label FROM annotations a WHERE a.project_id = $1 AND a.item_id = t.item_id AND a.seq <= $2::bigint
+    (SELECT a.label FROM annotations a WHERE a.project_id = $1 AND a.item_id = t.item_id AND ${inVersion('a', 2, 3)}
      ORDER BY a.seq DESC LIMIT 1) AS before,
-    (SELECT a.label FROM annotations a WHERE a.project_id = $1 AND a.item_id = t.item_id AND a.seq <= $3::bigint
+    (SELECT a.label FROM annotations a WHERE a.project_id = $1 AND a.item_id = t.item_id AND ${inVersion('a', 4, 5)}
      ORDER BY a.seq DESC LIMIT 1) AS after
   FROM touched t
 ), changes AS (
@@ -113,14 +132,14 @@ WITH touched AS (
   FROM compared WHERE before IS DISTINCT FROM after
 )`;
 
-// One keyset batch of a version's export: items labeled at the watermark, by id, each with
-// its newest annotation at or below it (label, annotator, time).
+// One keyset batch of a version's export: items labeled in the version, by id, each with its newest
+// annotation there (label, annotator, time).
 const EXPORT_BATCH_SQL = `
 SELECT i.id, i.external_id, i.payload, i.object_key, i.metadata, i.split, l.label, l.annotator, l.created_at
 FROM items i
 CROSS JOIN LATERAL (
   SELECT a.label, a.annotator, a.created_at FROM annotations a
-  WHERE a.project_id = $1 AND a.item_id = i.id AND a.seq <= $2::bigint
+  WHERE a.project_id = $1 AND a.item_id = i.id AND ${inVersion('a', 2, 5)}
   ORDER BY a.seq DESC LIMIT 1
 ) l
 WHERE i.project_id = $1 AND ($3::uuid IS NULL OR i.id > $3::uuid) AND l.label IS NOT NULL
@@ -157,6 +176,7 @@ function toRecord(row: Record<string, unknown>): DatasetVersionRecord {
     projectId: row.project_id as string,
     number: row.number as number,
     watermark: row.watermark as string,
+    snapshot: row.snapshot as string | null,
     parentId: row.parent_id as string | null,
     parentNumber: row.parent_number as number | null,
     message: row.message as string,
@@ -166,38 +186,29 @@ function toRecord(row: Record<string, unknown>): DatasetVersionRecord {
   };
 }
 
-/** The last seq handed out, once every transaction that could still commit one at or below it has ended. */
-async function settledSeqCap(client: PoolClient): Promise<string> {
-  const { rows: capRows } = await client.query(SEQ_CAP_SQL);
-  // A second statement: its snapshot is taken after the cap was read, so it lists every writer of a seq up to it.
-  const { rows: runningRows } = await client.query(RUNNING_SQL);
-  const running = runningRows[0].running as string[];
-  const deadline = Date.now() + SETTLE_MAX_MS;
-  while (running.length > 0) {
-    const { rows } = await client.query(STILL_RUNNING_SQL, [running]);
-    if (rows[0].n === 0) break;
-    if (Date.now() > deadline)
-      throw new Error('dataset version: annotation writers still running after 10 minutes');
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-  }
-  return capRows[0].cap as string;
-}
-
 @Injectable()
 export class DatasetVersionsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /**
-   * Freezes the project's labels now: a new version whose watermark is the highest annotation seq.
-   * Commits through the API and the trainer's versions share this one numbering.
+   * Freezes the project's labels now: a new version holding every annotation committed at this moment
+   * (see VersionCut). Never waits for writers. Commits through the API and the trainer's versions share
+   * this one numbering.
    */
   async freeze(projectId: string, message: string, author: string): Promise<DatasetVersionRecord> {
     const client = await this.pool.connect();
     try {
-      const cap = await settledSeqCap(client);
       await client.query('BEGIN');
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('dataset_versions:' || $1))`, [projectId]);
-      const { rows } = await client.query(FREEZE_SQL, [projectId, message, author, cap]);
+      const { rows: capRows } = await client.query(SEQ_CAP_SQL);
+      const { rows: snapshotRows } = await client.query(SNAPSHOT_SQL);
+      const { rows } = await client.query(FREEZE_SQL, [
+        projectId,
+        message,
+        author,
+        capRows[0].cap,
+        snapshotRows[0].snapshot,
+      ]);
       await client.query('COMMIT');
       return toRecord(rows[0]);
     } catch (error) {
@@ -250,15 +261,19 @@ export class DatasetVersionsRepository {
     return rows.map(toRecord);
   }
 
-  /** How many items were added, changed and removed going from watermark `from` to watermark `to`. */
-  async diffCounts(projectId: string, from: string, to: string): Promise<Record<LabelChange, number>> {
+  /** How many items were added, changed and removed going from version `from` to version `to`. */
+  async diffCounts(
+    projectId: string,
+    from: VersionCut,
+    to: VersionCut,
+  ): Promise<Record<LabelChange, number>> {
     const { rows } = await this.pool.query(
       `${DIFF_ROWS_SQL}
        SELECT count(*) FILTER (WHERE change = 'added')::int AS added,
               count(*) FILTER (WHERE change = 'changed')::int AS changed,
               count(*) FILTER (WHERE change = 'removed')::int AS removed
        FROM changes`,
-      [projectId, from, to],
+      [projectId, from.watermark, from.snapshot, to.watermark, to.snapshot],
     );
     return rows[0];
   }
@@ -266,17 +281,26 @@ export class DatasetVersionsRepository {
   /** One page of the differing items, by item id after `cursor`, optionally of one kind of change. */
   async diffPage(
     projectId: string,
-    from: string,
-    to: string,
+    from: VersionCut,
+    to: VersionCut,
     page: { limit: number; cursor?: string; change?: LabelChange },
   ): Promise<LabelDiffRow[]> {
     const { rows } = await this.pool.query(
       `${DIFF_ROWS_SQL}
        SELECT c.item_id, i.external_id, c.change, c.before, c.after
        FROM changes c JOIN items i ON i.id = c.item_id
-       WHERE ($4::uuid IS NULL OR c.item_id > $4::uuid) AND ($5::text IS NULL OR c.change = $5::text)
-       ORDER BY c.item_id LIMIT $6`,
-      [projectId, from, to, page.cursor ?? null, page.change ?? null, page.limit],
+       WHERE ($6::uuid IS NULL OR c.item_id > $6::uuid) AND ($7::text IS NULL OR c.change = $7::text)
+       ORDER BY c.item_id LIMIT $8`,
+      [
+        projectId,
+        from.watermark,
+        from.snapshot,
+        to.watermark,
+        to.snapshot,
+        page.cursor ?? null,
+        page.change ?? null,
+        page.limit,
+      ],
     );
     return rows.map((row) => ({
       itemId: row.item_id,
@@ -287,17 +311,17 @@ export class DatasetVersionsRepository {
     }));
   }
 
-  /** One keyset batch of the items labeled at the watermark, by id after `after` (from the start when null). */
+  /** One keyset batch of the items labeled in the version, by id after `after` (from the start when null). */
   async exportBatch(
     projectId: string,
-    watermark: string,
+    cut: VersionCut,
     after: string | null,
     limit: number,
   ): Promise<ExportedLabel[]> {
     const { rows } = await this.pool.query({
       name: 'dataset_versions.export_batch',
       text: EXPORT_BATCH_SQL,
-      values: [projectId, watermark, after, limit],
+      values: [projectId, cut.watermark, after, limit, cut.snapshot],
     });
     return rows.map((row) => ({
       id: row.id,
@@ -312,18 +336,14 @@ export class DatasetVersionsRepository {
     }));
   }
 
-  /** Every item labeled as of the watermark, with the label it had then; ordered by item id. */
-  async labeledItems(
-    projectId: string,
-    watermark: string,
-    split?: 'pool' | 'holdout',
-  ): Promise<LabeledItem[]> {
+  /** Every item labeled in the version (or now: CURRENT_LABELS), with the label it has there; by item id. */
+  async labeledItems(projectId: string, cut: VersionCut, split?: 'pool' | 'holdout'): Promise<LabeledItem[]> {
     const { rows } = await this.pool.query(
       `SELECT i.id, i.split, i.payload, i.object_key, l.label
        FROM (${LABELS_AT_SQL}) l JOIN items i ON i.id = l.item_id
-       WHERE $3::"Split" IS NULL OR i.split = $3::"Split"
+       WHERE $4::"Split" IS NULL OR i.split = $4::"Split"
        ORDER BY i.id`,
-      [projectId, watermark, split ?? null],
+      [projectId, cut.watermark, cut.snapshot, split ?? null],
     );
     return rows.map((row) => ({
       id: row.id,

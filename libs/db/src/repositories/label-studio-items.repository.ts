@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../db.tokens';
+import type { VersionCut } from './dataset-versions.repository';
 
 /** An item as the Label Studio connector needs it: identity, input and cold-start place. */
 export interface LabelStudioItem {
@@ -24,12 +25,13 @@ export interface LabelStudioExportRow {
   prediction: { label: string; probabilities: number[]; uncertainty: number; modelNumber: number } | null;
 }
 
-// Each item's label as of the watermark: its newest annotation at or below it (a NULL label, a retraction,
-// means unlabeled). Without a watermark, the item's label cache.
+// Each item's label in the dataset version: its newest annotation there (a NULL label, a retraction, means
+// unlabeled; see VersionCut). Without a version, the item's label cache.
 const EXPORT_PAGE_SQL = `
 SELECT i.id, i.external_id, i.payload, i.object_key, i.metadata,
   CASE WHEN $2::bigint IS NULL THEN i.label ELSE (
     SELECT a.label FROM annotations a WHERE a.project_id = $1 AND a.item_id = i.id AND a.seq <= $2::bigint
+      AND ($5::pg_snapshot IS NULL OR a.xid IS NULL OR pg_visible_in_snapshot(a.xid, $5::pg_snapshot))
     ORDER BY a.seq DESC LIMIT 1) END AS label,
   p.label AS p_label, p.probabilities AS p_probabilities, p.uncertainty AS p_uncertainty, m.number AS p_model
 FROM items i
@@ -61,14 +63,20 @@ export class LabelStudioItemsRepository {
     }));
   }
 
-  /** A page of the project's items by id for an export; `watermark` null = labels as they are now. */
+  /** A page of the project's items by id for an export; `cut` null = labels as they are now. */
   async exportPage(
     projectId: string,
-    watermark: string | null,
+    cut: VersionCut | null,
     afterId: string | null,
     limit: number,
   ): Promise<LabelStudioExportRow[]> {
-    const { rows } = await this.pool.query(EXPORT_PAGE_SQL, [projectId, watermark, afterId, limit]);
+    const { rows } = await this.pool.query(EXPORT_PAGE_SQL, [
+      projectId,
+      cut?.watermark ?? null,
+      afterId,
+      limit,
+      cut?.snapshot ?? null,
+    ]);
     return rows.map((row) => ({
       id: row.id,
       externalId: row.external_id,
