@@ -65,18 +65,30 @@ export class ItemsImportService {
 
   async importNdjson(project: ProjectRecord, annotator: string, stream: Readable): Promise<ImportResult> {
     const max = this.config.imports.maxNdjsonItems;
+    // One line may be as large as one JSON request body; a longer one (or a body without newlines) is
+    // refused as soon as it passes the limit instead of being buffered whole.
+    const maxLine = this.config.http.bodyLimitBytes;
     async function* lines(): AsyncGenerator<[number, unknown]> {
       let line = 0;
       let items = 0;
-      for await (const text of stream.pipe(split2()) as AsyncIterable<string>) {
-        line++;
-        if (text.trim() === '') continue;
-        if (++items > max) throw ApiError.badRequest(`line ${line}: more than ${max} items in one request`);
-        try {
-          yield [line, JSON.parse(text)];
-        } catch (error) {
-          throw ApiError.badRequest(`line ${line}: malformed JSON (${(error as Error).message})`, { line });
+      const split = stream.pipe(split2({ maxLength: maxLine }));
+      try {
+        for await (const text of split as AsyncIterable<string>) {
+          line++;
+          if (text.trim() === '') continue;
+          if (++items > max) throw ApiError.badRequest(`line ${line}: more than ${max} items in one request`);
+          try {
+            yield [line, JSON.parse(text)];
+          } catch (error) {
+            throw ApiError.badRequest(`line ${line}: malformed JSON (${(error as Error).message})`, { line });
+          }
         }
+      } catch (error) {
+        if ((error as Error).message !== 'maximum buffer reached') throw error;
+        throw ApiError.badRequest(`line ${line + 1}: longer than ${maxLine} characters (BODY_LIMIT_BYTES)`, {
+          line: line + 1,
+          limit: maxLine,
+        });
       }
     }
     return this.run(project, annotator, lines(), 'line');
@@ -90,7 +102,7 @@ export class ItemsImportService {
   ): Promise<ImportResult> {
     const schema = itemSchemas[project.inputKind];
     const labels = new Set(project.labels);
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     const session = await this.items.startImport(project.id, annotator);
     const result: ImportResult = { received: 0, created: 0, existing: 0 };
     let batch: PreparedItem[] = [];
@@ -124,8 +136,15 @@ export class ItemsImportService {
           });
         }
         result.received++;
-        if (seen.has(input.externalId)) continue;
-        seen.add(input.externalId);
+        const first = seen.get(input.externalId);
+        if (first !== undefined) {
+          // Which of two contents to keep is the client's call: a duplicate in one request is refused.
+          throw ApiError.badRequest(
+            `${where}: externalId ${JSON.stringify(input.externalId)} already appears at ${unit} ${first} of this request`,
+            { [unit]: position, field: 'externalId', first },
+          );
+        }
+        seen.set(input.externalId, position);
         batch.push(prepareItem(input));
         positions.push(position);
         if (batch.length >= BATCH_SIZE) {
