@@ -25,6 +25,11 @@ export interface ModelSpec {
   minValidation: number;
   /** Tiny labeled sets still get this many optimizer steps (epochs are raised to reach it). */
   minSteps: number;
+  /**
+   * Large labeled sets get at most this many optimizer steps (the last epoch may stop part-way), so a fit's
+   * time stops growing with the labels: retraining every few dozen labels on a big project stays seconds.
+   */
+  maxSteps: number;
   /** Weight each class by n / (classes * n_class) so rare classes are not ignored. */
   classWeights: boolean;
   seed: number;
@@ -44,6 +49,7 @@ export function modelSpec(partial: Partial<ModelSpec> = {}): ModelSpec {
     validationFraction: 0.1,
     minValidation: 50,
     minSteps: 100,
+    maxSteps: 3000,
     classWeights: true,
     seed: 0,
     ...stripUndefined(partial),
@@ -56,6 +62,7 @@ export function modelSpec(partial: Partial<ModelSpec> = {}): ModelSpec {
     throw new Error(`dropout must be in [0, 1), got ${spec.dropout}`);
   if (!(spec.batchSize >= 1) || !(spec.epochs >= 1))
     throw new Error('batchSize and epochs must be at least 1');
+  if (!(spec.maxSteps >= 1)) throw new Error('maxSteps must be at least 1');
   return spec;
 }
 

@@ -50,6 +50,22 @@ describe('trainClassifier', () => {
     res.model.dispose();
   });
 
+  it('stops at maxSteps optimizer steps, part-way through an epoch, however many rows there are', async () => {
+    const { features, labels } = blobs(200, 2, 4, 8);
+    const steps: number[] = [];
+    const res = await trainClassifier({
+      features,
+      labels,
+      numClasses: 2,
+      spec: { ...spec, epochs: 50, patience: 0, batchSize: 16, maxSteps: 30 },
+      onEpoch: (log) => steps.push(log.epoch),
+    });
+    // 400 rows at batch 16 = 25 steps an epoch: 30 steps are one epoch and 5 steps of the next.
+    expect(steps).toEqual([0, 1]);
+    expect(res.history[1].trainLoss).toBeGreaterThan(0);
+    res.model.dispose();
+  });
+
   it('warm-starts from a previous model', async () => {
     const { features, labels } = blobs(50, 2, 4, 6);
     const first = await trainClassifier({ features, labels, numClasses: 2, spec });

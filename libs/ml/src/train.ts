@@ -90,7 +90,11 @@ export async function trainClassifier(input: TrainInput): Promise<TrainResult> {
     );
 
   const stepsPerEpoch = Math.ceil(trainRows.length / spec.batchSize);
-  const epochs = Math.max(spec.epochs, Math.ceil(spec.minSteps / stepsPerEpoch));
+  const epochs = Math.min(
+    Math.max(spec.epochs, Math.ceil(spec.minSteps / stepsPerEpoch)),
+    Math.ceil(spec.maxSteps / stepsPerEpoch),
+  );
+  let stepsLeft = spec.maxSteps;
   const optimizer = tf.train.adam(spec.learningRate);
   const vars = model.variables();
   const history: EpochLog[] = [];
@@ -100,8 +104,10 @@ export async function trainClassifier(input: TrainInput): Promise<TrainResult> {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const perm = permutation(trainRows.length, rng).map((i) => trainRows[i]);
       let lossSum = tf.scalar(0);
-      for (let step = 0; step < stepsPerEpoch; step++) {
+      let seen = 0;
+      for (let step = 0; step < stepsPerEpoch && stepsLeft > 0; step++, stepsLeft--) {
         const rows = perm.slice(step * spec.batchSize, (step + 1) * spec.batchSize);
+        seen += rows.length;
         const dropoutSeed = deriveSeed(spec.seed, 2, epoch, step);
         const loss = tf.tidy(() => {
           const x = modelInput(features, rows);
@@ -126,7 +132,7 @@ export async function trainClassifier(input: TrainInput): Promise<TrainResult> {
         tf.dispose([lossSum, loss]);
         lossSum = next as tf.Scalar;
       }
-      const trainLoss = (await lossSum.data())[0] / trainRows.length;
+      const trainLoss = (await lossSum.data())[0] / seen;
       lossSum.dispose();
       const validationLoss = useValidation
         ? await meanLoss(model, features, valRows, labels, numClasses)
