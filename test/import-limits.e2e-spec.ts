@@ -29,7 +29,7 @@ describe('import limits', () => {
     }
     const response = await ndjson(projectId, body());
     expect(response.status).toBe(400);
-    const error = await response.json();
+    const error = (await response.json()) as { message: string };
     expect(error.message).toMatch(/line 2: longer than 1048576 characters/);
     expect((await t.call('GET', `/v1/projects/${projectId}/items`)).body.data).toEqual([]);
   });
@@ -43,7 +43,9 @@ describe('import limits', () => {
     ].map((item) => `${JSON.stringify(item)}\n`);
     const response = await ndjson(projectId, lines);
     expect(response.status).toBe(400);
-    expect((await response.json()).message).toMatch(/line 3: externalId "a" already appears at line 1/);
+    expect(((await response.json()) as { message: string }).message).toMatch(
+      /line 3: externalId "a" already appears at line 1/,
+    );
     const json = await t.call('POST', `/v1/projects/${projectId}/items`, [
       { externalId: 'a', text: 'x' },
       { externalId: 'a', text: 'x' },
