@@ -247,6 +247,21 @@ describe('API keys and roles', () => {
       );
     });
 
+    it('cannot create a project, which it could not read', async () => {
+      await expectRejectedWithoutWrites(
+        t,
+        () =>
+          t.call(
+            'POST',
+            '/v1/projects',
+            { name: 'escape', inputKind: 'text', labels: ['a', 'b'] },
+            scopedAdmin,
+          ),
+        403,
+        `this API key is scoped to project ${mine}`,
+      );
+    });
+
     it("cannot revoke another project's key", async () => {
       await expectRejectedWithoutWrites(
         t,

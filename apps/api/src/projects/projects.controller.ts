@@ -14,10 +14,13 @@ export class ProjectsController {
   constructor(private readonly projects: ProjectsService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a project (admin)' })
+  @ApiOperation({ summary: 'Create a project (admin key not scoped to a project)' })
   @ApiZodBody(createProjectSchema)
-  create(@Body(new ZodPipe(createProjectSchema)) body: z.infer<typeof createProjectSchema>) {
-    return this.projects.create(body);
+  create(
+    @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(createProjectSchema)) body: z.infer<typeof createProjectSchema>,
+  ) {
+    return this.projects.create(principal, body);
   }
 
   @Get()

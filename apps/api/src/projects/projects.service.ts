@@ -9,7 +9,13 @@ import { CreateProject, UpdateProject } from './project.dto';
 export class ProjectsService {
   constructor(private readonly projects: ProjectsRepository) {}
 
-  create(input: CreateProject): Promise<ProjectRecord> {
+  /** A key scoped to one project could never read another one, so it cannot create one either. */
+  create(principal: Principal, input: CreateProject): Promise<ProjectRecord> {
+    if (principal.projectId !== null) {
+      throw ApiError.forbidden(
+        `this API key is scoped to project ${principal.projectId}: creating projects needs an unscoped admin key`,
+      );
+    }
     return this.projects.create({ ...input, seed: input.seed ?? randomInt(2 ** 31 - 1) });
   }
 
