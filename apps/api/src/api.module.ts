@@ -8,7 +8,7 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ApiKeyService } from './auth/api-key.service';
-import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { IdempotentWrites } from './common/idempotent-writes';
 import { ItemsImportService } from './items/items-import.service';
 import { ItemsController } from './items/items.controller';
 import { ItemsService } from './items/items.service';
@@ -51,7 +51,7 @@ import { LABEL_STUDIO_CONTROLLERS, LABEL_STUDIO_PROVIDERS } from './label-studio
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     ApiKeyService,
     ApiKeysService,
-    IdempotencyInterceptor,
+    IdempotentWrites,
     ProjectsService,
     ItemsService,
     ItemsImportService,

@@ -1,5 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** How many (project, annotator) series labels_total keeps before it counts new annotators as "(other)". */
+export const MAX_ANNOTATOR_SERIES = 1000;
+export const OTHER_ANNOTATOR = '(other)';
+
 /**
  * The process's Prometheus metrics. One registry per process so several app
  * instances in one test process do not collide.
@@ -87,8 +91,20 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * The (project, annotator) series labels_total has; past MAX_ANNOTATOR_SERIES of them, new annotators count
+   * as `annotator="(other)"`: the name comes from the client (a labeling tool's `annotator` field), and each
+   * distinct one would otherwise be a series kept and scraped for as long as the process lives.
+   */
+  private readonly annotatorSeries = new Set<string>();
+
   /** Counts one recorded label and, when the client sent it, its lead time. */
   recordLabel(project: string, annotator: string, leadTimeMs: number | undefined): void {
+    const series = `${project}\n${annotator}`;
+    if (!this.annotatorSeries.has(series)) {
+      if (this.annotatorSeries.size < MAX_ANNOTATOR_SERIES) this.annotatorSeries.add(series);
+      else annotator = OTHER_ANNOTATOR;
+    }
     this.labelsTotal.inc({ project, annotator });
     if (leadTimeMs !== undefined) this.labelLeadTime.observe({ project }, leadTimeMs / 1000);
   }

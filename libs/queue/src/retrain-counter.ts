@@ -5,8 +5,8 @@ import { REDIS } from './redis.module';
 
 /**
  * Labels written since a project's last training froze its dataset version, as one Redis counter per
- * project: the annotation hot path pays one atomic INCR instead of a count over the annotation log. The
- * trainer resets it when it freezes a version. It is a hint, not the truth: labels written between the
+ * project: the API adds its labels in batches (an atomic INCRBY per project every 100 ms, after the responses;
+ * see RetrainTrigger) instead of counting the annotation log. The trainer resets it when it freezes a version. It is a hint, not the truth: labels written between the
  * freeze and the reset are not counted (a retraining comes that many labels later), and a lost reset
  * over-counts, which the API repairs from the annotation log when the counter reaches the threshold.
  */
@@ -21,9 +21,11 @@ export class RetrainCounter {
     this.prefix = `${config.redis.queuePrefix}:labels-since-training:`;
   }
 
-  /** Counts one more label; returns the count since the last training. */
-  increment(projectId: string): Promise<number> {
-    return this.redis.incr(this.prefix + projectId);
+  /** Counts `by` more labels (one by default); returns the count since the last training. */
+  increment(projectId: string, by = 1): Promise<number> {
+    return by === 1
+      ? this.redis.incr(this.prefix + projectId)
+      : this.redis.incrby(this.prefix + projectId, by);
   }
 
   /** Replaces the count with the exact one from the annotation log. */

@@ -1,10 +1,11 @@
-import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { RequireRole } from '../auth/roles.decorator';
-import { IdempotencyInterceptor } from '../common/idempotency.interceptor';
-import { ApiZodBody, ZodPipe, parseId } from '../common/zod';
+import type { FastifyRequest } from 'fastify';
+import { IdempotentWrites } from '../common/idempotent-writes';
+import { ApiZodBody, parseId, parseInput } from '../common/zod';
 import { AnnotationsService } from './annotations.service';
 
 const appendSchema = z.strictObject({
@@ -18,12 +19,14 @@ const appendSchema = z.strictObject({
 @ApiBearerAuth()
 @Controller('v1')
 export class AnnotationsController {
-  constructor(private readonly annotations: AnnotationsService) {}
+  constructor(
+    private readonly annotations: AnnotationsService,
+    private readonly idempotent: IdempotentWrites,
+  ) {}
 
   @Post('items/:id/annotations')
   @HttpCode(201)
   @RequireRole('annotator')
-  @UseInterceptors(IdempotencyInterceptor)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' })
   @ApiOperation({
     summary: 'Append an annotation to an item (review, correction); the newest annotation is the label',
@@ -32,22 +35,26 @@ export class AnnotationsController {
   append(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
-    @Body(new ZodPipe(appendSchema)) body: z.infer<typeof appendSchema>,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
   ) {
-    return this.annotations.append(principal, parseId('item', id), body);
+    return this.idempotent.run(request, principal, 201, () =>
+      this.annotations.append(principal, parseId('item', id), parseInput(appendSchema, body)),
+    );
   }
 
   @Post('annotations/:id/revert')
   @HttpCode(201)
   @RequireRole('annotator')
-  @UseInterceptors(IdempotencyInterceptor)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' })
   @ApiOperation({
     summary:
       'Revert an annotation: a new annotation (source review) restoring the label the item had just before it, ' +
       'or a retraction when it had none; nothing is deleted',
   })
-  revert(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return this.annotations.revert(principal, parseId('annotation', id));
+  revert(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.idempotent.run(request, principal, 201, () =>
+      this.annotations.revert(principal, parseId('annotation', id)),
+    );
   }
 }

@@ -31,7 +31,7 @@ export class AnnotationsService {
     });
     if (written) {
       this.metrics.recordLabel(written.projectId, annotator, input.leadTimeMs);
-      await this.retrain.labelWritten(written.projectId);
+      this.retrain.labelWritten(written.projectId);
       return written;
     }
     const item = await this.items.findById(itemId);
@@ -68,7 +68,7 @@ export class AnnotationsService {
       );
     }
     if (written.label !== null) this.metrics.recordLabel(written.projectId, principal.name, undefined);
-    await this.retrain.labelWritten(written.projectId);
+    this.retrain.labelWritten(written.projectId);
     return { ...written, revertedAnnotationId: id };
   }
 }

@@ -15,9 +15,9 @@ export function generateApiKey(): string {
 }
 
 /**
- * Resolves bearer keys to principals. Lookups are cached for API_KEY_CACHE_SECONDS so
- * the labeling hot path does not pay a query per request; a revocation therefore
- * takes effect within that many seconds on other replicas (at once on this one).
+ * Resolves bearer keys to principals. Lookups are cached (by the key's hash: the keys themselves are
+ * never kept) for API_KEY_CACHE_SECONDS so the labeling hot path does not pay a query per request; a
+ * revocation therefore takes effect within that many seconds on other replicas (at once on this one).
  */
 @Injectable()
 export class ApiKeyService {
@@ -27,6 +27,12 @@ export class ApiKeyService {
     private readonly keys: ApiKeysRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** The cached answer for `key` (null: unknown or revoked), or undefined when it must be looked up. */
+  cached(key: string): Principal | null | undefined {
+    const cached = this.cache.get(hashApiKey(key));
+    return cached && cached.expires > Date.now() ? cached.principal : undefined;
+  }
 
   async authenticate(key: string): Promise<Principal | null> {
     const hash = hashApiKey(key);

@@ -1,12 +1,13 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
 import { CurrentPrincipal, type Principal, assertProjectAccess } from '../auth/principal';
 import { RequireRole } from '../auth/roles.decorator';
 import { ApiError } from '../common/api-error';
-import { IdempotencyInterceptor } from '../common/idempotency.interceptor';
-import { ApiZodBody, ZodPipe, parseId } from '../common/zod';
+import type { FastifyRequest } from 'fastify';
+import { IdempotentWrites } from '../common/idempotent-writes';
+import { ApiZodBody, parseId, parseInput } from '../common/zod';
 import { TasksService } from './tasks.service';
 
 export const annotateSchema = z.strictObject({
@@ -22,6 +23,7 @@ export const annotateSchema = z.strictObject({
 export class TasksController {
   constructor(
     private readonly tasks: TasksService,
+    private readonly idempotent: IdempotentWrites,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -49,7 +51,6 @@ export class TasksController {
   @Post('tasks/:id/annotation')
   @HttpCode(201)
   @RequireRole('annotator')
-  @UseInterceptors(IdempotencyInterceptor)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays return the first answer' })
   @ApiOperation({
     summary: 'Label a leased task: stores the annotation and closes the task in one transaction',
@@ -58,9 +59,12 @@ export class TasksController {
   annotate(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
-    @Body(new ZodPipe(annotateSchema)) body: z.infer<typeof annotateSchema>,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
   ) {
-    return this.tasks.annotate(principal, parseId('task', id), body);
+    return this.idempotent.run(request, principal, 201, () =>
+      this.tasks.annotate(principal, parseId('task', id), parseInput(annotateSchema, body)),
+    );
   }
 
   @Post('tasks/:id/skip')

@@ -66,7 +66,7 @@ export class TasksService {
     });
     if (!written) throw await this.whyNotWritten(principal, taskId, input.label);
     this.metrics.recordLabel(written.projectId, annotator, input.leadTimeMs);
-    await this.retrain.labelWritten(written.projectId);
+    this.retrain.labelWritten(written.projectId);
     return {
       annotationId: written.annotationId,
       taskId,

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DatasetVersionsRepository, ProjectsRepository } from '@labelloop/db';
 import { LOGGER } from '@labelloop/observability';
@@ -13,6 +13,13 @@ import {
 /** How long a process trusts a project's retrain threshold before reading it again. */
 const THRESHOLD_CACHE_MS = 30_000;
 const DEFAULT_RETRAIN_THRESHOLD = 50;
+/**
+ * Labels are counted in memory and added to the Redis counters in one batch this often: at labeling speed
+ * that is one INCRBY per project every FLUSH_MS instead of a Redis round trip per label.
+ */
+const FLUSH_MS = 100;
+/** Job states of a training that has not frozen its dataset yet. */
+const NOT_STARTED = new Set<string>(['waiting', 'prioritized', 'delayed', 'waiting-children']);
 
 /**
  * Whether a label count since the last training calls for a check of the annotation log: at the threshold
@@ -23,16 +30,31 @@ export function isRetrainCheckpoint(count: number, threshold: number): boolean {
   return count > 0 && count % threshold === 0;
 }
 
+/** Whether adding `added` labels that brought the count to `count` reached or passed a checkpoint. */
+export function passesRetrainCheckpoint(count: number, added: number, threshold: number): boolean {
+  return count > 0 && Math.floor(count / threshold) > Math.floor(Math.max(0, count - added) / threshold);
+}
+
 /**
  * Starts a training by itself when the labels since the last training reach the project's
- * `acquisitionSpec.retrainThreshold`. The hot path (every annotation write) costs one Redis INCR (see
- * RetrainCounter) and a cached threshold; only at a checkpoint is the annotation log counted (seq above the
- * newest dataset version's watermark), which also repairs a counter that drifted, and a training enqueued.
- * Deduplication per project turns a burst of checkpoints into one queued training.
+ * `acquisitionSpec.retrainThreshold`. The hot path (every annotation write) only counts in memory: the
+ * check runs after the response, off the request, every FLUSH_MS for the labels written meanwhile: one Redis
+ * INCRBY per project (see RetrainCounter) and a cached threshold. Only when the count passes a checkpoint
+ * is the annotation log counted (seq above the newest dataset version's watermark), which also repairs a
+ * counter that drifted, and a training enqueued; while that training waits to start, further checkpoints
+ * only ask the queue for its state. Deduplication per project turns a burst of checkpoints into one queued
+ * training. A failed check is logged and never reaches the request (a missed trigger is caught
+ * up at the next checkpoint).
  */
 @Injectable()
-export class RetrainTrigger {
+export class RetrainTrigger implements BeforeApplicationShutdown {
   private readonly thresholds = new Map<string, { value: number; until: number }>();
+  /** Labels written per project since the last flush. */
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The threshold training last enqueued (or found waiting) per project. */
+  private readonly queued = new Map<string, string>();
 
   constructor(
     private readonly counter: RetrainCounter,
@@ -42,19 +64,56 @@ export class RetrainTrigger {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** After an annotation write; never fails the write (a missed trigger is caught up at the next checkpoint). */
-  async labelWritten(projectId: string): Promise<void> {
+  /** After an annotation write: counts it and returns at once; the check follows within FLUSH_MS. */
+  labelWritten(projectId: string): void {
+    this.pending.set(projectId, (this.pending.get(projectId) ?? 0) + 1);
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Checks the labels counted so far now and resolves once every check started before has finished (never
+   * rejects). Whoever reads what a label may have triggered (the job list) calls it first.
+   */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.size > 0) {
+      const batch = this.pending;
+      this.pending = new Map();
+      const checks = Promise.all([...batch].map(([projectId, added]) => this.check(projectId, added)));
+      const done = checks.then(() => undefined);
+      this.inFlight.add(done);
+      void done.then(() => this.inFlight.delete(done));
+    }
+    return Promise.all(this.inFlight).then(() => undefined);
+  }
+
+  /** Counts written before a shutdown still reach Redis. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  private async check(projectId: string, added: number): Promise<void> {
     try {
-      const count = await this.counter.increment(projectId);
+      const count = await this.counter.increment(projectId, added);
       const threshold = await this.threshold(projectId);
-      if (!isRetrainCheckpoint(count, threshold)) return;
+      if (!passesRetrainCheckpoint(count, added, threshold)) return;
+      // A training this process queued that has not started yet will train on these labels too: no need to
+      // count the log (a query that grows with the project) and enqueue again at every checkpoint until then.
+      const queued = this.queued.get(projectId);
+      if (queued !== undefined && NOT_STARTED.has(await this.queues.training.getJobState(queued))) return;
       const exact = await this.datasets.annotationsSinceLastVersion(projectId);
       if (exact < threshold) {
         await this.counter.set(projectId, exact);
         return;
       }
       const data: TrainingJobData = { projectId, reason: 'threshold' };
-      await this.queues.training.add(TRAINING_JOB, data, trainingJobOptions(projectId));
+      const job = await this.queues.training.add(TRAINING_JOB, data, trainingJobOptions(projectId));
+      if (job.id !== undefined) this.queued.set(projectId, job.id);
+      else this.queued.delete(projectId);
     } catch (error) {
       this.logger.warn({ projectId, err: (error as Error).message }, 'retrain check failed');
     }

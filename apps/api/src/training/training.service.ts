@@ -15,6 +15,7 @@ import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { seedSchema } from '../projects/project.dto';
 import { ProjectsService } from '../projects/projects.service';
+import { RetrainTrigger } from './retrain-trigger';
 
 /** Optional pins of a manual training: reproduce a run from a frozen dataset version and a seed. */
 export const trainBody = z
@@ -62,6 +63,7 @@ export class TrainingService {
     private readonly projects: ProjectsService,
     private readonly queues: JobQueues,
     private readonly datasets: DatasetVersionsRepository,
+    private readonly retrain: RetrainTrigger,
   ) {}
 
   /**
@@ -88,6 +90,9 @@ export class TrainingService {
 
   async jobs(principal: Principal, projectId: string, queue: JobQueueName, limit: number) {
     const project = await this.projects.get(principal, projectId);
+    // The retrain check runs after the label's response: finish this process's pending ones first, so a
+    // client that labels and then lists the jobs sees the training its labels started.
+    if (queue === 'training') await this.retrain.flush();
     // Each queue holds one payload type; one view serves all three.
     const queued = (await this.queues[queue].getJobs(
       [...JOB_STATES],
