@@ -112,8 +112,9 @@ function protocol(dataset: Dataset, warmStart: boolean): Protocol {
     budget: 1000,
     model: SPAM_MODEL,
     model_note:
-      'softmax (logistic) regression on hashed word 1-2-gram + char 3-5-gram TF-IDF, 2^16 buckets, IDF fitted on ' +
-      'the pool texts; input dropout 0.2; headers stripped; test = 1,500 stratified with seed 0',
+      'softmax (logistic) regression on hashed word 1-2-gram + char 3-5-gram TF-IDF (textConfig(): 2^22 buckets, ' +
+      'columns for the <= 65,536 in most pool texts, df >= 2), vocabulary and IDF fitted on the pool texts; input ' +
+      'dropout 0.2; headers stripped; test = 1,500 stratified with seed 0',
     retrain,
     ...common,
   };

@@ -17,7 +17,8 @@ export const MNIST_MODEL = modelSpec({
 
 /**
  * SpamAssassin: softmax regression (= logistic regression) on hashed word 1-2-gram + char 3-5-gram TF-IDF
- * (2^16 buckets), input dropout 0.2 (so BALD has MC dropout to sample; it also regularizes).
+ * (textConfig(); the committed al/noise results used its earlier 2^16 fixed buckets), input dropout 0.2 (so
+ * BALD has MC dropout to sample; it also regularizes).
  */
 export const SPAM_MODEL = modelSpec({
   architecture: 'linear',

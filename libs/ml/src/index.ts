@@ -16,10 +16,13 @@ export {
   acquisitionSpec,
   type Architecture,
   DEFAULT_ACQUISITION,
+  defaultModelSpec,
   type DiversityMethod,
+  type ModelInputKind,
   type ModelSpec,
   modelSpec,
   type Strategy,
+  TEXT_MODEL_DEFAULTS,
 } from './spec';
 export {
   type DenseMatrix,

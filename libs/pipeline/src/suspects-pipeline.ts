@@ -7,12 +7,12 @@ import {
   type SuspectRow,
   SuspectsRepository,
 } from '@labelloop/db';
-import { type ModelSpec, modelSpec } from '@labelloop/ml';
 import { LOGGER } from '@labelloop/observability';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { ComputePool } from './compute/compute-pool';
 import type { FoldProgress } from './compute/messages';
 import { loadLabeledSet } from './labeled-set';
+import { effectiveModelSpec } from './training-set';
 
 /** Folds of the k-fold when the pool has enough labeled items. */
 export const DEFAULT_FOLDS = 5;
@@ -63,7 +63,7 @@ export class SuspectsPipeline {
 
     const set = await loadLabeledSet(this.datasets, this.store, project, version);
     const labels = set.train.labels;
-    const spec: ModelSpec = modelSpec({ ...(project.modelSpec as Partial<ModelSpec>), seed: project.seed });
+    const spec = effectiveModelSpec(project, project.seed);
     const folds = foldCount(labels.length);
     const ranked = await this.compute.outOfSample(
       {

@@ -8,7 +8,7 @@ import {
   type ProjectRecord,
   ProjectsRepository,
 } from '@labelloop/db';
-import { type ModelSpec, modelSpec } from '@labelloop/ml';
+import type { ModelSpec } from '@labelloop/ml';
 import { LOGGER, Metrics } from '@labelloop/observability';
 import {
   JobQueues,
@@ -23,7 +23,7 @@ import { artifactPrefix } from './artifact-store';
 import { ComputePool } from './compute/compute-pool';
 import type { EpochProgress, FitResult } from './compute/messages';
 import { inputsOf, loadLabeledSet } from './labeled-set';
-import { TrainingRefused } from './training-set';
+import { effectiveModelSpec, TrainingRefused } from './training-set';
 
 export interface TrainingResult {
   modelVersionId: string;
@@ -70,10 +70,7 @@ export class TrainingPipeline {
     const project = await this.projects.findById(data.projectId);
     if (!project) throw new ProjectGone(data.projectId);
     // A pinned seed (POST train {seed}) reproduces a run; otherwise the project's.
-    const spec: ModelSpec = modelSpec({
-      ...(project.modelSpec as Partial<ModelSpec>),
-      seed: data.seed ?? project.seed,
-    });
+    const spec = effectiveModelSpec(project, data.seed ?? project.seed);
     const run = await this.models.startRun(project.id, runId, spec);
     if (run.status === 'ready') {
       // The run finished before this retry; the scoring it asked for may not have been enqueued.

@@ -1,9 +1,11 @@
 import type { InputKind, LabeledItem } from '@labelloop/db';
 import {
   decodeImage,
+  defaultModelSpec,
   type FeaturizerConfig,
   type ImageInput,
   imageConfig,
+  type ModelSpec,
   tabularConfig,
   textConfig,
 } from '@labelloop/ml';
@@ -21,6 +23,17 @@ export interface Split<I> {
 export interface TrainingSet<I = unknown> {
   train: Split<I>;
   holdout: Split<I>;
+}
+
+/**
+ * The model spec a project trains with: the defaults of its input kind (libs/ml defaultModelSpec, the one
+ * place defaults live) under the fields the project set, and the run's seed.
+ */
+export function effectiveModelSpec(
+  project: { inputKind: InputKind; modelSpec: unknown },
+  seed: number,
+): ModelSpec {
+  return defaultModelSpec(project.inputKind, { ...(project.modelSpec as Partial<ModelSpec>), seed });
 }
 
 /** Images are resized to at most this many pixels on their longer side. */

@@ -6,15 +6,21 @@ export const labelSetSchema = z
   .max(1000)
   .refine((labels) => new Set(labels).size === labels.length, 'labels must be unique');
 
+/**
+ * The model settings a project may set. Only what the client sends is stored; everything else takes the
+ * defaults of the project's input kind when a model trains (libs/ml defaultModelSpec: text gets a linear
+ * model over the n-grams it has seen, images and tables an MLP), so defaults live in one place.
+ */
 export const modelSpecSchema = z.strictObject({
-  architecture: z.enum(['linear', 'mlp', 'cnn']).default('mlp'),
-  hiddenUnits: z.array(z.number().int().positive().max(8192)).max(8).default([256, 128]),
-  dropout: z.number().min(0).max(0.9).default(0.2),
-  epochs: z.number().int().min(1).max(1000).default(30),
-  batchSize: z.number().int().min(1).max(4096).default(64),
-  learningRate: z.number().positive().max(1).default(0.001),
-  patience: z.number().int().min(0).max(100).default(3),
-  classWeights: z.boolean().default(true),
+  architecture: z.enum(['linear', 'mlp', 'cnn']).optional(),
+  hiddenUnits: z.array(z.number().int().positive().max(8192)).max(8).optional(),
+  dropout: z.number().min(0).max(0.9).optional(),
+  epochs: z.number().int().min(1).max(1000).optional(),
+  batchSize: z.number().int().min(1).max(4096).optional(),
+  learningRate: z.number().positive().max(1).optional(),
+  patience: z.number().int().min(0).max(100).optional(),
+  maxSteps: z.number().int().min(1).max(1_000_000).optional(),
+  classWeights: z.boolean().optional(),
 });
 
 export const acquisitionSpecSchema = z.strictObject({
@@ -40,14 +46,14 @@ export const createProjectSchema = z.strictObject({
   labels: labelSetSchema,
   holdoutFraction: z.number().min(0).max(0.5).default(0.1),
   seed: seedSchema.optional(),
-  modelSpec: modelSpecSchema.default(modelSpecSchema.parse({})),
+  modelSpec: modelSpecSchema.default({}),
   acquisitionSpec: acquisitionSpecSchema.default(acquisitionSpecSchema.parse({})),
 });
 
 export const updateProjectSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   labels: labelSetSchema.optional(),
-  modelSpec: modelSpecSchema.partial().optional(),
+  modelSpec: modelSpecSchema.optional(),
   acquisitionSpec: acquisitionSpecSchema.partial().optional(),
 });
 

@@ -24,7 +24,7 @@ export interface ImageFeaturizerConfig {
 
 export interface TextFeaturizerConfig {
   kind: 'text';
-  /** Hash space size (columns). */
+  /** Hash space size: n-grams fall into this many buckets (the columns themselves when `maxFeatures` is 0). */
   dim: number;
   /** Word n-gram lengths [min, max]; [0, 0] disables them. */
   wordNgrams: [number, number];
@@ -35,6 +35,13 @@ export interface TextFeaturizerConfig {
   maxChars: number;
   /** tf -> 1 + ln(tf). */
   sublinearTf: boolean;
+  /** A bucket gets a column when at least this many training documents contain it (default 1 when absent). */
+  minDf?: number;
+  /**
+   * At most this many columns: the buckets in the most training documents. 0 or absent (configs saved before
+   * vocabularies existed) = no vocabulary: all `dim` buckets are columns.
+   */
+  maxFeatures?: number;
 }
 
 export interface TabularFeaturizerConfig {
@@ -52,7 +59,7 @@ export type FeaturizerConfig = ImageFeaturizerConfig | TextFeaturizerConfig | Ta
 /** JSON form of a fitted featurizer: what an artifact carries. */
 export type FeaturizerState =
   | { config: ImageFeaturizerConfig }
-  | { config: TextFeaturizerConfig; documents: number; idf: string }
+  | { config: TextFeaturizerConfig; documents: number; idf: string; vocabulary?: string }
   | {
       config: TabularFeaturizerConfig;
       means: number[];
