@@ -75,8 +75,8 @@ export type ModelInputKind = 'text' | 'image' | 'tabular';
  * regularizes, and gives BALD and mc_margin MC dropout to sample), early stopping on a 10% validation slice
  * once that has 50 rows. The weights are vocabulary x classes (at most 65,536 x classes), so they and the
  * fit time grow with the data. Chosen on SpamAssassin splits that are not the benchmark's (libs/ml/README.md,
- * bench/results/ml.json): as accurate as the MLP [256, 128] default on 1,000 labeled e-mails, and more
- * accurate on 20-200, in a few seconds instead of minutes.
+ * bench/results/ml.json): as accurate as the MLP [256, 128] default it replaces on 1,000 labeled e-mails,
+ * more accurate on 50-200, and fitted in seconds instead of minutes.
  */
 export const TEXT_MODEL_DEFAULTS: Readonly<Partial<ModelSpec>> = Object.freeze({
   architecture: 'linear',

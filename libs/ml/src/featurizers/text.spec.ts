@@ -26,6 +26,9 @@ describe('text featurizer vocabulary', () => {
     expect(f.dim).toBe(2); // apple (3 documents), banana (2); cherry and date once each
     expect(fitFeaturizer(words({ minDf: 1 }), docs).dim).toBe(4);
     expect(fitFeaturizer(words({ minDf: 3 }), docs).dim).toBe(1);
+    // When no bucket reaches minDf, every seen bucket gets a column rather than none.
+    expect(fitFeaturizer(words({ minDf: 2 }), ['apple', 'banana cherry']).dim).toBe(3);
+    expect(fitFeaturizer(words(), ['', '']).dim).toBe(0);
     const m = sparse(f.transform(['apple banana', 'banana', 'apple']));
     expect(m.cols).toBe(2);
     expect([rowNnz(m, 0), rowNnz(m, 1), rowNnz(m, 2)]).toEqual([2, 1, 1]);

@@ -156,11 +156,15 @@ function hasVocabulary(config: TextFeaturizerConfig): boolean {
   return (config.maxFeatures ?? 0) > 0;
 }
 
-/** Buckets with df >= minDf; the maxFeatures of highest df when more qualify (ties: lower bucket). Ascending. */
+/**
+ * Buckets with df >= minDf (every seen bucket when none reaches it: a few short documents still get columns);
+ * the maxFeatures of highest df when more qualify (ties: lower bucket). Ascending.
+ */
 function selectVocabulary(counts: BucketCounter, minDf: number, maxFeatures: number): Int32Array {
   const { keys, values } = counts.entries();
   let maxDf = 0;
   for (let i = 0; i < values.length; i++) maxDf = Math.max(maxDf, values[i]);
+  if (maxDf < minDf) minDf = 1;
   const perDf = new Int32Array(maxDf + 1);
   for (let i = 0; i < values.length; i++) perDf[values[i]]++;
   // The lowest df that still gets columns, and how many of the buckets at exactly that df do.

@@ -35,7 +35,10 @@ export interface TextFeaturizerConfig {
   maxChars: number;
   /** tf -> 1 + ln(tf). */
   sublinearTf: boolean;
-  /** A bucket gets a column when at least this many training documents contain it (default 1 when absent). */
+  /**
+   * A bucket gets a column when at least this many training documents contain it (1 when absent, and when no
+   * bucket reaches it).
+   */
   minDf?: number;
   /**
    * At most this many columns: the buckets in the most training documents. 0 or absent (configs saved before
