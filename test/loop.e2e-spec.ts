@@ -1,3 +1,4 @@
+import { shouldPromote } from '@labelloop/db';
 import { JobQueues, type ScoringJobData } from '@labelloop/queue';
 import { assignSplit } from '../apps/api/src/items/deterministic';
 import { DIGITS, importShape, type MnistItem, mnistItems } from '../bench/support/mnist-items';
@@ -192,11 +193,12 @@ describe('the active-learning loop on MNIST', () => {
     );
     expect(models.map((m) => m.metrics.holdoutRows)).toEqual(Array(ROUNDS).fill(HOLDOUT));
     expect(models.map((m) => m.metrics.trainRows)).toEqual(models.map((_, i) => (i + 1) * ROUND));
-    // Each model is promoted exactly when it is at least as accurate as the one promoted before it.
-    let best = -1;
+    // Each model is promoted exactly when the holdout does not say it is worse than the one promoted before it.
+    let promotedScore: { accuracy: number; rows: number } | undefined;
     for (const model of models) {
-      expect(model.promoted).toBe(model.metrics.accuracy >= best);
-      if (model.promoted) best = model.metrics.accuracy;
+      const score = { accuracy: model.metrics.accuracy, rows: model.metrics.holdoutRows };
+      expect(model.promoted).toBe(shouldPromote(score, promotedScore));
+      if (model.promoted) promotedScore = score;
     }
     expect(models.at(-1)!.metrics.accuracy).toBeGreaterThan(models[0].metrics.accuracy + 0.05);
 

@@ -1,3 +1,4 @@
+import { shouldPromote } from '@labelloop/db';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import type { Job } from 'bullmq';
 import { PNG } from 'pngjs';
@@ -101,7 +102,11 @@ describe('training', () => {
     const again = await t.call('GET', `/v1/projects/${projectId}/models`);
     const [second, first] = again.body.data;
     expect(second).toMatchObject({ number: 2, status: 'ready', datasetVersion: 2 });
-    expect(second.promoted).toBe(second.metrics.accuracy >= first.metrics.accuracy);
+    const score = (m: { metrics: { accuracy: number; holdoutRows: number } }) => ({
+      accuracy: m.metrics.accuracy,
+      rows: m.metrics.holdoutRows,
+    });
+    expect(second.promoted).toBe(shouldPromote(score(second), score(first)));
     expect(first.promoted).toBe(!second.promoted);
   }, 120_000);
 

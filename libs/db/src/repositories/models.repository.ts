@@ -97,17 +97,31 @@ function toRecord(row: Record<string, unknown>): ModelVersionRecord {
   };
 }
 
+/** A model's holdout accuracy and how many labeled holdout items measured it (null: none did). */
+export interface HoldoutScore {
+  accuracy: number | null;
+  rows: number;
+}
+
+/** One-sided 95%: how many standard errors below the promoted model's accuracy still count as noise. */
+const WORSE_Z = 1.645;
+
 /**
- * Holdout accuracy decides promotion: the new model replaces the promoted one when it is at least as
- * accurate, or when none is promoted (`promotedAccuracy` undefined). A model without holdout accuracy
- * (empty holdout) is promoted only when there is none; a promoted one without accuracy counts as 0.
+ * The newest model (trained on more labels) replaces the promoted one unless its holdout says it is worse:
+ * its accuracy is below the promoted model's by more than the noise of the two measurements (WORSE_Z
+ * standard errors of the difference of two proportions, pooled). So a small holdout, whose accuracies jump
+ * by several points from model to model, does not freeze the queue on an old model, and a large one still
+ * keeps a clearly worse model out. Without a holdout measurement on either side the newest is promoted.
+ * `promoted` undefined: none is promoted yet.
  */
-export function shouldPromote(
-  candidateAccuracy: number | null,
-  promotedAccuracy: number | null | undefined,
-): boolean {
-  if (promotedAccuracy === undefined) return true;
-  return candidateAccuracy !== null && candidateAccuracy >= (promotedAccuracy ?? 0);
+export function shouldPromote(candidate: HoldoutScore, promoted: HoldoutScore | undefined): boolean {
+  if (!promoted || candidate.accuracy === null || promoted.accuracy === null) return true;
+  const n1 = Math.max(candidate.rows, 1);
+  const n2 = Math.max(promoted.rows, 1);
+  const pooled = (candidate.accuracy * n1 + promoted.accuracy * n2) / (n1 + n2);
+  const variance = Math.max(pooled * (1 - pooled), 1 / (n1 + n2));
+  const noise = WORSE_Z * Math.sqrt(variance * (1 / n1 + 1 / n2));
+  return candidate.accuracy >= promoted.accuracy - noise;
 }
 
 @Injectable()
@@ -134,8 +148,8 @@ export class ModelsRepository {
   }
 
   /**
-   * Marks the model ready (its artifact is stored) and, in the same transaction, promotes it when its
-   * holdout accuracy is at least the promoted model's. Returns whether it was promoted.
+   * Marks the model ready (its artifact is stored) and, in the same transaction, promotes it unless its
+   * holdout says it is worse than the promoted model (shouldPromote). Returns whether it was promoted.
    */
   async completeRun(projectId: string, id: string, ready: ReadyModel): Promise<boolean> {
     return this.inProjectLock(projectId, async (client) => {
@@ -145,13 +159,14 @@ export class ModelsRepository {
         [id, JSON.stringify(ready.metrics), ready.backend, ready.trainMs, ready.artifactKey],
       );
       const { rows } = await client.query(
-        `SELECT id, (metrics ->> 'accuracy')::float8 AS accuracy FROM model_versions
-         WHERE project_id = $1 AND promoted AND id <> $2`,
+        `SELECT (metrics ->> 'accuracy')::float8 AS accuracy, coalesce((metrics ->> 'holdoutRows')::int, 0) AS rows
+         FROM model_versions WHERE project_id = $1 AND promoted AND id <> $2`,
         [projectId, id],
       );
-      const current = rows[0] as { id: string; accuracy: number | null } | undefined;
+      const current = rows[0] as HoldoutScore | undefined;
       const accuracy = typeof ready.metrics.accuracy === 'number' ? ready.metrics.accuracy : null;
-      if (!shouldPromote(accuracy, current?.accuracy)) return false;
+      const holdoutRows = typeof ready.metrics.holdoutRows === 'number' ? ready.metrics.holdoutRows : 0;
+      if (!shouldPromote({ accuracy, rows: holdoutRows }, current)) return false;
       await client.query(
         'UPDATE model_versions SET promoted = (id = $2) WHERE project_id = $1 AND (promoted OR id = $2)',
         [projectId, id],
