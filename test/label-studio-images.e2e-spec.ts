@@ -102,7 +102,7 @@ describe('Label Studio ML backend: image tasks', () => {
     expect(errors.map((e: { error: string }) => e.error)).toEqual([
       expect.stringMatching(/^task 9: image .*gone\.png could not be fetched: HTTP 404$/),
       expect.stringMatching(/^task 10: image http:\/\/localhost:.* could not be fetched: HTTP 401$/),
-      'task 11: the file is not a PNG or JPEG image',
+      'task 11: the file is not a usable image: image bytes are neither PNG nor JPEG',
       expect.stringMatching(
         /^task 12: image URL s3:\/\/bucket\/img\.png uses s3:\/\/, which labelloop cannot read/,
       ),

@@ -184,7 +184,9 @@ describe('Label Studio ML backend', () => {
       expect(region.value.choices).toHaveLength(1);
       expect(CHOICES).toContain(region.value.choices[0]);
     }
-    expect(new Set(results.map((r) => r.score)).size).toBeGreaterThan(5);
+    // The page mixes the known words 4 ways ("number i" adds n-grams the model never saw, which the text
+    // featurizer leaves out): one score per mix at least, not one for all.
+    expect(new Set(results.map((r) => r.score)).size).toBeGreaterThanOrEqual(4);
 
     // The scorer ranked the same pool items with the project's strategy (entropy) into `predictions`.
     const deadline = Date.now() + 60_000;

@@ -110,6 +110,22 @@ describe('training', () => {
     expect(first.promoted).toBe(!second.promoted);
   }, 120_000);
 
+  it('trains on a seeded sample of at most maxTrainRows labeled pool items, the whole holdout', async () => {
+    const projectId = await tabularProject();
+    await t.call('PATCH', `/v1/projects/${projectId}`, { modelSpec: { maxTrainRows: 20 } });
+    const job = await trainAndWait(projectId);
+    expect(job.state).toBe('completed');
+    const [model] = (await t.call('GET', `/v1/projects/${projectId}/models`)).body.data;
+    const [split] = await t.db.query<{ pool: number; holdout: number }>(
+      `SELECT count(*) FILTER (WHERE split = 'pool')::int AS pool, count(*) FILTER (WHERE split = 'holdout')::int AS holdout
+       FROM items WHERE project_id = $1`,
+      [projectId],
+    );
+    expect(split.pool).toBeGreaterThan(20);
+    expect(model.metrics.trainRows + model.metrics.validationRows).toBe(20);
+    expect(model.metrics.holdoutRows).toBe(split.holdout);
+  });
+
   it('reuses the model row and dataset version when a job is retried', async () => {
     const projectId = await tabularProject();
     const job = {

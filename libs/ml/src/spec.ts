@@ -30,6 +30,12 @@ export interface ModelSpec {
    * time stops growing with the labels: retraining every few dozen labels on a big project stays seconds.
    */
   maxSteps: number;
+  /**
+   * A training reads at most this many labeled pool items, a seeded sample (the product's pipeline applies
+   * it when it loads the labels), so loading, featurizing and memory stay bounded on a project with many
+   * labels; with `maxSteps` a fit sees only so many rows anyway.
+   */
+  maxTrainRows: number;
   /** Weight each class by n / (classes * n_class) so rare classes are not ignored. */
   classWeights: boolean;
   seed: number;
@@ -50,6 +56,7 @@ export function modelSpec(partial: Partial<ModelSpec> = {}): ModelSpec {
     minValidation: 50,
     minSteps: 100,
     maxSteps: 3000,
+    maxTrainRows: 20_000,
     classWeights: true,
     seed: 0,
     ...stripUndefined(partial),
@@ -63,6 +70,7 @@ export function modelSpec(partial: Partial<ModelSpec> = {}): ModelSpec {
   if (!(spec.batchSize >= 1) || !(spec.epochs >= 1))
     throw new Error('batchSize and epochs must be at least 1');
   if (!(spec.maxSteps >= 1)) throw new Error('maxSteps must be at least 1');
+  if (!(spec.maxTrainRows >= 1)) throw new Error('maxTrainRows must be at least 1');
   return spec;
 }
 

@@ -149,7 +149,9 @@ export class TrainingPipeline {
     version: DatasetVersionRecord,
     onEpoch: (progress: EpochProgress) => void,
   ): Promise<FitResult> {
-    const labeled = await loadLabeledSet(this.datasets, this.store, project, version);
+    // The sample's seed follows the version, so a retried or pinned run loads the same rows.
+    const sample = { rows: spec.maxTrainRows, seed: spec.seed * 1_000_003 + version.number };
+    const labeled = await loadLabeledSet(this.datasets, this.store, project, version, sample);
     return this.compute.fit(
       {
         kind: project.inputKind,

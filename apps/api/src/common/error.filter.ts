@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 export interface ErrorBody {
@@ -79,6 +79,10 @@ export class ErrorFilter implements ExceptionFilter {
       this.logger.error({ err: exception }, 'request failed');
     }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    // An error before the request body was read to its end (a bad line mid-import): the rest of the body
+    // would be read as the next request on this connection, so the connection closes after the answer.
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    if (!request.raw.complete) void reply.header('connection', 'close');
     void reply.status(body.statusCode).send(body);
   }
 }

@@ -20,6 +20,7 @@ export const modelSpecSchema = z.strictObject({
   learningRate: z.number().positive().max(1).optional(),
   patience: z.number().int().min(0).max(100).optional(),
   maxSteps: z.number().int().min(1).max(1_000_000).optional(),
+  maxTrainRows: z.number().int().min(1).max(10_000_000).optional(),
   classWeights: z.boolean().optional(),
 });
 

@@ -35,6 +35,12 @@ export interface DatasetVersionRecord extends VersionCut {
   createdAt: Date;
 }
 
+/** At most `rows` labeled items, a seeded pseudo-random choice (the same for the same seed and version). */
+export interface LabeledSample {
+  rows: number;
+  seed: number;
+}
+
 /** One labeled item as of a watermark: its newest annotation with seq <= watermark. */
 export interface LabeledItem {
   id: string;
@@ -337,13 +343,22 @@ export class DatasetVersionsRepository {
   }
 
   /** Every item labeled in the version (or now: CURRENT_LABELS), with the label it has there; by item id. */
-  async labeledItems(projectId: string, cut: VersionCut, split?: 'pool' | 'holdout'): Promise<LabeledItem[]> {
+  async labeledItems(
+    projectId: string,
+    cut: VersionCut,
+    split?: 'pool' | 'holdout',
+    sample?: LabeledSample,
+  ): Promise<LabeledItem[]> {
+    // A sample is the first `rows` items in a seeded hash order of their ids, then ordered by id as the rest.
     const { rows } = await this.pool.query(
-      `SELECT i.id, i.split, i.payload, i.object_key, l.label
-       FROM (${LABELS_AT_SQL}) l JOIN items i ON i.id = l.item_id
-       WHERE $4::"Split" IS NULL OR i.split = $4::"Split"
-       ORDER BY i.id`,
-      [projectId, cut.watermark, cut.snapshot, split ?? null],
+      `SELECT * FROM (
+         SELECT i.id, i.split, i.payload, i.object_key, l.label
+         FROM (${LABELS_AT_SQL}) l JOIN items i ON i.id = l.item_id
+         WHERE $4::"Split" IS NULL OR i.split = $4::"Split"
+         ORDER BY CASE WHEN $5::int IS NULL THEN 0 ELSE hashtextextended(i.id::text, $6::bigint) END, i.id
+         LIMIT $5::int
+       ) chosen ORDER BY id`,
+      [projectId, cut.watermark, cut.snapshot, split ?? null, sample?.rows ?? null, sample?.seed ?? 0],
     );
     return rows.map((row) => ({
       id: row.id,
