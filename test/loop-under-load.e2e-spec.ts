@@ -1,5 +1,6 @@
 import { JobQueues } from '@labelloop/queue';
 import { createKey, createProject, startTestApp, type TestApp } from './support/app';
+import { waitFor } from './support/wait-for';
 
 // The loop as users run it: one process in the `all` role trains, scores and finds suspects while
 // annotators label and a liveness probe polls. Model compute runs in worker threads, so neither labeling
@@ -37,16 +38,6 @@ describe('the loop under real use', () => {
 
   const trueLabel = (externalId: string): 'spam' | 'ham' =>
     Number(externalId.split('-').pop()) % 2 === 0 ? 'spam' : 'ham';
-
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, seconds = 120): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 
   /** A request's status and how long it took; a request that fails or passes 5 s counts as 5 s. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

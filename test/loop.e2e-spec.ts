@@ -3,6 +3,7 @@ import { JobQueues, type ScoringJobData } from '@labelloop/queue';
 import { assignSplit } from '../apps/api/src/items/deterministic';
 import { DIGITS, importShape, type MnistItem, mnistItems } from '../bench/support/mnist-items';
 import { createKey, createProject, startTestApp, type TestApp } from './support/app';
+import { waitFor } from './support/wait-for';
 
 // The whole loop on real data, everything real (PostgreSQL, Redis, s3rver; API, trainer and scorer in this
 // process): annotators label MNIST through the REST API with the true labels as the oracle; every ROUND
@@ -42,16 +43,6 @@ describe('the active-learning loop on MNIST', () => {
       const chunk = items.slice(i, i + 500);
       const response = await t.call('POST', `/v1/projects/${projectId}/items`, chunk);
       expect(response.body).toMatchObject({ created: chunk.length });
-    }
-  }
-
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, seconds = 120): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 

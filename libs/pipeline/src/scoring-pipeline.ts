@@ -119,33 +119,10 @@ export class ScoringPipeline {
   }
 
   /** Scores the whole unlabeled pool and rewrites the open queue to the new ranking. */
-  async rescore(projectId: string, onPage: (scored: number) => void): Promise<ScoringResult> {
-    const started = performance.now();
-    const context = await this.context(projectId);
-    if (!context) return NOTHING;
-    const loaded = performance.now();
-    const { scored, best, labels } = await this.streamScores(context, 'all', onPage);
-    const chosen = await this.chooseBatch(context, best, labels);
-    const rewriting = performance.now();
-    const { removed, written } = await this.tasks.rewriteQueue(projectId, chosen);
-    const timings = {
-      loadMs: Math.round(loaded - started),
-      scoreMs: Math.round(rewriting - loaded),
-      rewriteMs: Math.round(performance.now() - rewriting),
-    };
-    this.logger.info(
-      {
-        component: 'scorer',
-        projectId,
-        model: context.model.number,
-        scored,
-        queued: written,
-        removed,
-        ...timings,
-      },
-      'pool scored',
+  rescore(projectId: string, onPage: (scored: number) => void): Promise<ScoringResult> {
+    return this.pass(projectId, 'all', onPage, (_context, chosen) =>
+      this.tasks.rewriteQueue(projectId, chosen),
     );
-    return { modelVersionId: context.model.id, scored, queued: written, removed, timings };
   }
 
   /**
@@ -153,33 +130,43 @@ export class ScoringPipeline {
    * the pool) and adds the best of them to the open queue, which keeps its size: the lowest-ranked open
    * tasks make room. Costs the new items only, not a rescore.
    */
-  async scoreNew(projectId: string, onPage: (scored: number) => void): Promise<ScoringResult> {
+  scoreNew(projectId: string, onPage: (scored: number) => void): Promise<ScoringResult> {
+    return this.pass(projectId, 'unscored', onPage, (context, chosen) =>
+      this.tasks.joinQueue(projectId, chosen, context.queueSize),
+    );
+  }
+
+  /** One scoring pass: stream scores, choose the batch, then write it to the queue with `write`. */
+  private async pass(
+    projectId: string,
+    which: 'all' | 'unscored',
+    onPage: (scored: number) => void,
+    write: (context: ScoringContext, chosen: RankedTask[]) => Promise<{ removed: number; written: number }>,
+  ): Promise<ScoringResult> {
     const started = performance.now();
     const context = await this.context(projectId);
     if (!context) return NOTHING;
     const loaded = performance.now();
-    const { scored, best, labels } = await this.streamScores(context, 'unscored', onPage);
-    if (scored === 0) return { ...NOTHING, modelVersionId: context.model.id };
+    const { scored, best, labels } = await this.streamScores(context, which, onPage);
+    // Nothing new to score: the queue is left as it is.
+    if (scored === 0 && which === 'unscored') return { ...NOTHING, modelVersionId: context.model.id };
     const chosen = await this.chooseBatch(context, best, labels);
-    const joining = performance.now();
-    const { removed, written } = await this.tasks.joinQueue(projectId, chosen, context.queueSize);
+    const writing = performance.now();
+    const { removed, written } = await write(context, chosen);
     const timings = {
       loadMs: Math.round(loaded - started),
-      scoreMs: Math.round(joining - loaded),
-      rewriteMs: Math.round(performance.now() - joining),
+      scoreMs: Math.round(writing - loaded),
+      rewriteMs: Math.round(performance.now() - writing),
     };
-    this.logger.info(
-      {
-        component: 'scorer',
-        projectId,
-        model: context.model.number,
-        scored,
-        queued: written,
-        removed,
-        ...timings,
-      },
-      'new items scored',
-    );
+    const log = {
+      component: 'scorer',
+      projectId,
+      model: context.model.number,
+      scored,
+      queued: written,
+      removed,
+    };
+    this.logger.info({ ...log, ...timings }, which === 'all' ? 'pool scored' : 'new items scored');
     return { modelVersionId: context.model.id, scored, queued: written, removed, timings };
   }
 

@@ -1,16 +1,18 @@
 import { handlerProblems } from './handlers';
-import { SCORING_JOB, scoringJobOptions } from './scoring';
+import { SCORE_NEW_JOB, SCORING_JOB, scoringJobOptions } from './scoring';
 import { JOB_NAMES, TRAINING_JOB, trainingJobOptions } from './training';
 
 describe('handlerProblems', () => {
   it('accepts one handler per job name of each consumed queue', () => {
     expect(handlerProblems(JOB_NAMES, [{ queue: 'training', name: TRAINING_JOB }])).toEqual([]);
-    expect(handlerProblems(JOB_NAMES, [{ queue: 'scoring', name: SCORING_JOB }])).toEqual([]);
+    const scoring = [SCORING_JOB, SCORE_NEW_JOB].map((name) => ({ queue: 'scoring' as const, name }));
+    expect(handlerProblems(JOB_NAMES, scoring)).toEqual([]);
   });
 
-  it('requires a handler for the scoring job in a process that consumes the scoring queue', () => {
+  it('requires a handler for each scoring job in a process that consumes the scoring queue', () => {
     expect(handlerProblems(JOB_NAMES, [{ queue: 'scoring', name: 'rescore' }])).toEqual([
       'job "score" of queue "scoring" has 0 handlers (expected exactly 1)',
+      'job "score-new" of queue "scoring" has 0 handlers (expected exactly 1)',
       'a handler is registered for unknown job "rescore" of queue "scoring"',
     ]);
   });
