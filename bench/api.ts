@@ -8,6 +8,7 @@ import { type CpuProfile, type ProfileSummary, summarizeCpuProfile } from '../sc
 import { startBareServer, type BareServer } from './support/bare-server';
 import { writeResult } from './support/results';
 import { api, importNdjson, startBenchServer, type BenchServer } from './support/server';
+import { keyedRequest, percentile, round } from './support/load';
 
 // `npm run bench:api`: 16 concurrent annotator loops for 15 s per phase and server. A loop leases a batch
 // (tasks/next?limit=10, then limit=1 for the `_single` figures) and annotates every task it got. Each phase
@@ -133,12 +134,6 @@ async function createKeys(server: BenchServer): Promise<string[]> {
   return keys;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
-
 /** One target's side of a phase: its project, and what its rounds added up to so far. */
 interface Runner {
   /** Runs the annotator loops against the target for `seconds`. */
@@ -153,14 +148,7 @@ async function prepare(server: BenchServer, target: Target, keys: string[], limi
   // two cores go to the service and PostgreSQL rather than to the client.
   const pool = new Pool(target.baseUrl, { connections: LOOPS });
   const call = async (method: 'GET' | 'POST', path: string, key: string, body?: string) => {
-    const response = await pool.request({
-      method,
-      path,
-      headers: body
-        ? { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
-        : { authorization: `Bearer ${key}` },
-      body,
-    });
+    const response = await keyedRequest(pool, method, path, key, body);
     return { status: response.statusCode, body: await response.body.text() };
   };
   const latencies: number[] = [];

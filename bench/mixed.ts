@@ -11,6 +11,7 @@ import { Pool } from 'undici';
 import { writeResult } from './support/results';
 import { api, importNdjson, startBenchServer, type BenchServer } from './support/server';
 import { startBenchWorker, type BenchWorker } from './support/workers';
+import { keyedRequest, percentile, round } from './support/load';
 
 // `npm run bench:mixed`: labeling while the loop retrains continuously. 16 annotator loops (tasks/next?limit=10,
 // then one annotation per task with the true label) against a 50,000-item text project with retrainThreshold
@@ -73,12 +74,6 @@ type Mode = 'api_only' | 'all' | 'split';
 type ProcessName = 'all' | 'api' | 'trainer' | 'scorer';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** A free TCP port on 127.0.0.1 (other benchmarks and people share the machine: no fixed ports). */
 function freePort(): Promise<number> {
@@ -380,14 +375,7 @@ async function annotate(
   const call = async (method: 'GET' | 'POST', path: string, key: string, body?: string) => {
     const started = performance.now();
     try {
-      const response = await pool.request({
-        method,
-        path,
-        headers: body
-          ? { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
-          : { authorization: `Bearer ${key}` },
-        body,
-      });
+      const response = await keyedRequest(pool, method, path, key, body);
       const text = await response.body.text();
       record(performance.now() - started);
       if (response.statusCode >= 300) fail(`http_${response.statusCode}`);
