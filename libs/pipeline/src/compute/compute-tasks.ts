@@ -9,7 +9,6 @@ import {
   fitFeaturizer,
   decodeImage,
   ImageFeaturizer,
-  type ImageInput,
   type Metrics,
   type ModelArtifact,
   outOfSampleProbabilities,
@@ -76,14 +75,11 @@ export function createComputeTasks(
     async fit(request: FitRequest): Promise<FitResult> {
       const report = await ready();
       const { kind, labels, spec } = request;
-      // An unreadable item (a corrupt image stored before imports were checked) is left out, not fatal.
-      const train = readable(kind, request.train);
-      const holdout = readable(kind, request.holdout);
-      if (train.inputs.length === 0) throw new Error('no readable labeled training items');
-      const featurizer = fitFeaturizer(featurizerConfig(kind, train.inputs[0]), train.inputs);
+      const train = featurizeLabeled(kind, request.train);
+      const { featurizer } = train;
       const started = performance.now();
       const result = await trainClassifier({
-        features: featurizer.transform(train.inputs),
+        features: train.features,
         labels: train.labels,
         numClasses: labels.length,
         spec,
@@ -92,12 +88,13 @@ export function createComputeTasks(
       });
       const trainMs = Math.round(performance.now() - started);
       try {
-        const holdoutRows = holdout.labels.length;
+        const holdout = transformReadable(featurizer, request.holdout.inputs);
+        const holdoutRows = holdout.rows.length;
         const evaluation =
           holdoutRows > 0
             ? evaluateProbabilities(
-                predictProbabilities(result.model, featurizer.transform(holdout.inputs)),
-                holdout.labels,
+                predictProbabilities(result.model, holdout.features),
+                holdout.rows.map((i) => request.holdout.labels[i]),
                 labels.length,
               )
             : null;
@@ -105,7 +102,7 @@ export function createComputeTasks(
           ...evaluation,
           holdoutRows,
           unreadableRows:
-            request.train.inputs.length - train.inputs.length + request.holdout.inputs.length - holdoutRows,
+            request.train.inputs.length - train.labels.length + request.holdout.inputs.length - holdoutRows,
           trainRows: result.trainRows,
           validationRows: result.validationRows,
           bestEpoch: result.bestEpoch,
@@ -126,12 +123,9 @@ export function createComputeTasks(
     async outOfSample(request: OutOfSampleRequest): Promise<RankedIssue[]> {
       await ready();
       const { kind, numClasses, spec, folds } = request;
-      const kept = readableRows(kind, request.inputs);
-      const inputs = kept.map((i) => request.inputs[i]);
-      const labels = kept.map((i) => request.labels[i]);
-      const featurizer = fitFeaturizer(featurizerConfig(kind, inputs[0]), inputs);
+      const { featurizer, features, rows, labels } = featurizeLabeled(kind, request);
       const probabilities = await outOfSampleProbabilities({
-        features: featurizer.transform(inputs),
+        features,
         labels,
         numClasses,
         spec,
@@ -140,7 +134,7 @@ export function createComputeTasks(
         onFold: (fold, total) => emit({ fold, folds: total }),
       });
       return findLabelIssues(probabilities, labels, numClasses).ranked.map((issue) => ({
-        index: kept[issue.index],
+        index: rows[issue.index],
         givenLabel: issue.givenLabel,
         suggestedLabel: issue.suggestedLabel,
         selfConfidence: issue.selfConfidence,
@@ -205,27 +199,26 @@ export function createComputeTasks(
   };
 }
 
-/** Indices of the inputs that can be featurized: images must decode; text and tabular always can. */
-function readableRows(kind: InputKind, inputs: ModelInput[]): number[] {
-  const rows: number[] = [];
-  inputs.forEach((input, i) => {
-    if (kind !== 'image') rows.push(i);
-    else {
-      try {
-        decodeImage(input as ImageInput);
-        rows.push(i);
-      } catch {
-        // left out
-      }
-    }
-  });
-  return rows;
+/**
+ * A featurizer fitted on labeled inputs, with the features and labels of the rows it can read. An unreadable
+ * item (a corrupt image stored before imports were checked) is left out rather than failing the job.
+ */
+function featurizeLabeled(kind: InputKind, set: LabeledInputs) {
+  const featurizer = fitFeaturizer(firstReadableConfig(kind, set.inputs), set.inputs);
+  const { features, rows } = transformReadable(featurizer, set.inputs);
+  return { featurizer, features, rows, labels: rows.map((i) => set.labels[i]) };
 }
 
-function readable(kind: InputKind, set: LabeledInputs): LabeledInputs {
-  const rows = readableRows(kind, set.inputs);
-  if (rows.length === set.inputs.length) return set;
-  return { inputs: rows.map((i) => set.inputs[i]), labels: rows.map((i) => set.labels[i]) };
+/** The featurizer config taken from the first input it can be read from (images size it; others always can). */
+function firstReadableConfig(kind: InputKind, inputs: ModelInput[]) {
+  for (const input of inputs) {
+    try {
+      return featurizerConfig(kind, input);
+    } catch {
+      // unreadable: try the next one
+    }
+  }
+  throw new Error('no readable labeled training items');
 }
 
 /** Features of the inputs the featurizer can take (one by one only when the batch fails), and which those are. */
