@@ -349,17 +349,22 @@ export class DatasetVersionsRepository {
     split?: 'pool' | 'holdout',
     sample?: LabeledSample,
   ): Promise<LabeledItem[]> {
+    const labeled = `SELECT i.id, i.split, i.payload, i.object_key, l.label
+      FROM (${LABELS_AT_SQL}) l JOIN items i ON i.id = l.item_id
+      WHERE $4::"Split" IS NULL OR i.split = $4::"Split"`;
     // A sample is the first `rows` items in a seeded hash order of their ids, then ordered by id as the rest.
-    const { rows } = await this.pool.query(
-      `SELECT * FROM (
-         SELECT i.id, i.split, i.payload, i.object_key, l.label
-         FROM (${LABELS_AT_SQL}) l JOIN items i ON i.id = l.item_id
-         WHERE $4::"Split" IS NULL OR i.split = $4::"Split"
-         ORDER BY CASE WHEN $5::int IS NULL THEN 0 ELSE hashtextextended(i.id::text, $6::bigint) END, i.id
-         LIMIT $5::int
-       ) chosen ORDER BY id`,
-      [projectId, cut.watermark, cut.snapshot, split ?? null, sample?.rows ?? null, sample?.seed ?? 0],
-    );
+    const { rows } = sample
+      ? await this.pool.query(
+          `SELECT * FROM (${labeled} ORDER BY hashtextextended(i.id::text, $6::bigint), i.id LIMIT $5::int) chosen
+           ORDER BY id`,
+          [projectId, cut.watermark, cut.snapshot, split ?? null, sample.rows, sample.seed],
+        )
+      : await this.pool.query(`${labeled} ORDER BY i.id`, [
+          projectId,
+          cut.watermark,
+          cut.snapshot,
+          split ?? null,
+        ]);
     return rows.map((row) => ({
       id: row.id,
       split: row.split,
