@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -12,6 +11,8 @@ import { writeResult } from './support/results';
 import { api, importNdjson, startBenchServer, type BenchServer } from './support/server';
 import { startBenchWorker, type BenchWorker } from './support/workers';
 import { keyedRequest, percentile, round } from './support/load';
+import { freePort } from './support/ports';
+import { isAlive, treeRss } from './support/processes';
 
 // `npm run bench:mixed`: labeling while the loop retrains continuously. 16 annotator loops (tasks/next?limit=10,
 // then one annotation per task with the true label) against a 50,000-item text project with retrainThreshold
@@ -74,18 +75,6 @@ type Mode = 'api_only' | 'all' | 'split';
 type ProcessName = 'all' | 'api' | 'trainer' | 'scorer';
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** A free TCP port on 127.0.0.1 (other benchmarks and people share the machine: no fixed ports). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data: synthetic sentences whose words depend on the true label, so a model learns and its ranking means something.
@@ -223,44 +212,6 @@ class LiveProbe {
       p99_ms: sorted.length ? round(percentile(sorted, 99)) : null,
       p50_ms: sorted.length ? round(percentile(sorted, 50)) : null,
     };
-  }
-}
-
-/** Resident memory of a process and its descendants (threads share the process's RSS), in kB, and their count. */
-function treeRss(root: number): { kb: number; processes: number } {
-  let total = 0;
-  let processes = 0;
-  const stack = [root];
-  const seen = new Set<number>();
-  while (stack.length > 0) {
-    const pid = stack.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    try {
-      const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      total += match ? Number(match[1]) : 0;
-      processes++;
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        try {
-          const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-          if (children) stack.push(...children.split(/\s+/).map(Number));
-        } catch {
-          // thread gone
-        }
-      }
-    } catch {
-      // process gone
-    }
-  }
-  return { kb: total, processes };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

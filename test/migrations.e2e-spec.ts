@@ -74,6 +74,7 @@ describe('SQL migrations and schema.prisma', () => {
         coldPriority: 0.5,
         label: 'a',
         labeledAt: new Date(),
+        deletedAt: new Date('2026-12-02T00:00:00Z'),
       },
     });
     const annotation = await prisma.annotation.create({
@@ -192,6 +193,7 @@ describe('SQL migrations and schema.prisma', () => {
       split: 'holdout',
       coldPriority: 0.5,
       label: 'a',
+      deletedAt: new Date('2026-12-02T00:00:00Z'),
     });
     expect(full.items[0].annotations[0]).toMatchObject({ source: 'review', leadTimeMs: 5 });
     expect(full.items[0].task).toMatchObject({ status: 'leased', preLabel: 'b' });

@@ -34,16 +34,24 @@ export interface TestResponse {
   headers: Headers;
 }
 
+export interface TestAppOptions {
+  /** The database URL the service connects with, given the test database's (e.g. through a proxy). */
+  serviceDatabaseUrl?: (url: string) => string;
+}
+
 /**
  * The real service in this process: its own PostgreSQL database, the local Redis
  * with its own key prefix, and an s3rver for objects. Listens on a free port.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const s3 = await startLocalS3();
   const config = loadConfig({
     LABELLOOP_ROLE: 'api',
-    DATABASE_URL: db.url,
+    DATABASE_URL: options.serviceDatabaseUrl?.(db.url) ?? db.url,
     DATABASE_POOL_SIZE: '10',
     REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     QUEUE_PREFIX: `{labelloop-test-${randomBytes(4).toString('hex')}}`,

@@ -7,6 +7,9 @@ import { Metrics, PinoNestLogger } from '@labelloop/observability';
 import type { Logger } from 'pino';
 import { mountQueueDashboard } from './admin/queue-dashboard';
 import { ErrorFilter } from './common/error.filter';
+import { disconnectStalledUploads } from './common/stalled-uploads';
+import { refuseUnstorableStrings } from './common/refuse-unstorable-strings';
+import { registerSecurityHeaders } from './common/security-headers';
 import { NDJSON } from './items/items.controller';
 import { MODEL_BUNDLE_CONTENT_TYPES } from './models/model-bundles.service';
 
@@ -30,6 +33,9 @@ export async function createHttpApp(
   });
   app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: config.http.bodyLimitBytes });
   const fastify = app.getHttpAdapter().getInstance();
+  await registerSecurityHeaders(app);
+  refuseUnstorableStrings(fastify);
+  disconnectStalledUploads(fastify, config.http.bodyIdleTimeoutMs);
   // NDJSON imports are consumed as a stream by the handler, never buffered (and so not body-limited).
   fastify.addContentTypeParser(NDJSON, (_request, payload, done) => done(null, payload));
   // Model bundle imports arrive as the raw .tar.gz, buffered up to their own limit.

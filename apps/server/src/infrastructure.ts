@@ -94,29 +94,45 @@ export async function startEmbeddedPostgres(
   };
 }
 
-async function startRedis(logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * A redis-server child for `npm start` without a Redis. It keeps its data in `<dataRoot>/redis` as an
+ * append-only file (written through every second, Redis's default), so a restart finds the queues, job ids and counters it left: BullMQ
+ * job ids then never start over at 1 and a queued training is not lost.
+ */
+export async function startRedis(
+  dataRoot: string,
+  logger: Logger,
+  port = 6379,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const binary = onPath('redis-server');
   if (!binary) {
     throw new Error(
-      'Nothing listens on 127.0.0.1:6379 and REDIS_URL is not set, and redis-server is not on PATH. ' +
+      `Nothing listens on 127.0.0.1:${port} and REDIS_URL is not set, and redis-server is not on PATH. ` +
         'Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL.',
     );
   }
+  const dir = resolve(dataRoot, 'redis');
+  mkdirSync(dir, { recursive: true });
   const child: ChildProcess = spawn(
     binary,
-    ['--port', '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
     { stdio: 'ignore' },
   );
-  for (let attempt = 0; attempt < 50 && !(await isListening(6379)); attempt++) {
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  for (let attempt = 0; attempt < 50 && !(await isListening(port)); attempt++) {
     await new Promise((done) => setTimeout(done, 100));
   }
-  if (!(await isListening(6379)))
-    throw new Error('redis-server was started but does not answer on port 6379');
-  logger.info({ binary }, 'started redis-server');
+  if (!(await isListening(port))) {
+    child.kill('SIGTERM');
+    throw new Error(`redis-server was started but does not answer on port ${port}`);
+  }
+  logger.info({ binary, dir }, 'started redis-server');
   return {
-    url: 'redis://127.0.0.1:6379',
+    url: `redis://127.0.0.1:${port}`,
+    // SIGTERM: Redis flushes the append-only file and exits; wait for it so a restart finds everything.
     stop: async () => {
       child.kill('SIGTERM');
+      await exited;
     },
   };
 }
@@ -144,7 +160,7 @@ export async function resolveInfrastructure(config: AppConfig, logger: Logger): 
     if (await isListening(6379)) {
       redisUrl = 'redis://127.0.0.1:6379';
     } else {
-      const redis = await startRedis(logger);
+      const redis = await startRedis(config.embeddedDataDir, logger);
       redisUrl = redis.url;
       stops.push(redis.stop);
     }

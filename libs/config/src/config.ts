@@ -13,17 +13,26 @@ export interface S3Settings {
 
 export interface AppConfig {
   role: Role;
-  http: { host: string; port: number; bodyLimitBytes: number; logRequests: boolean };
+  /** bodyIdleTimeoutMs: a request body that stops arriving this long mid-way (a stalled upload) is cut off. */
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    bodyIdleTimeoutMs: number;
+    logRequests: boolean;
+  };
   /**
    * statementTimeoutMs: the server cancels a statement running longer (0: never);
    * idleInTransactionTimeoutMs: the server ends a session idle inside a transaction this long (a client that
-   * stalls mid-import), releasing its locks.
+   * stalls mid-import), releasing its locks; connectTimeoutMs: a query that waits longer for a connection (the
+   * database is unreachable, or every pooled one is busy) fails, answered 503.
    */
   database: {
     url: string | undefined;
     poolSize: number;
     statementTimeoutMs: number;
     idleInTransactionTimeoutMs: number;
+    connectTimeoutMs: number;
   };
   embeddedDataDir: string;
   /** jobLockSeconds: a worker's lock on a running job; a job whose worker died is taken up again after it. */
@@ -31,6 +40,11 @@ export interface AppConfig {
   storage: { driver: 'fs'; root: string } | { driver: 's3'; s3: S3Settings };
   auth: { adminApiKey: string | undefined; keyCacheSeconds: number };
   tasks: { leaseSeconds: number; nextMax: number; coldStartQueueSize: number };
+  /**
+   * A ranking pass after a promotion scores at most this many unlabeled pool items (those without a prediction
+   * first, then a seeded random sample), so its time is bounded whatever the pool's size; 0 scores the whole pool.
+   */
+  scoring: { sampleItems: number };
   imports: { maxJsonItems: number; maxNdjsonItems: number };
   /** Largest model bundle upload (POST /v1/projects/:id/models/import), also its unpacked size bound. */
   models: { bundleMaxBytes: number };
@@ -89,12 +103,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     role: e.LABELLOOP_ROLE,
-    http: { host: e.HOST, port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, logRequests: e.LOG_REQUESTS },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      bodyIdleTimeoutMs: e.HTTP_BODY_IDLE_TIMEOUT_MS,
+      logRequests: e.LOG_REQUESTS,
+    },
     database: {
       url: e.DATABASE_URL,
       poolSize: e.DATABASE_POOL_SIZE,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
       idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     },
     embeddedDataDir: e.EMBEDDED_DATA_DIR,
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, jobLockSeconds: e.JOB_LOCK_SECONDS },
@@ -105,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       nextMax: e.TASKS_NEXT_MAX,
       coldStartQueueSize: e.COLD_START_QUEUE_SIZE,
     },
+    scoring: { sampleItems: e.SCORING_SAMPLE_ITEMS },
     imports: { maxJsonItems: e.IMPORT_MAX_JSON_ITEMS, maxNdjsonItems: e.IMPORT_MAX_NDJSON_ITEMS },
     models: { bundleMaxBytes: e.MODEL_BUNDLE_MAX_BYTES },
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,

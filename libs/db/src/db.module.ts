@@ -52,6 +52,7 @@ const repositories = [
           max: config.database.poolSize,
           statementTimeoutMs: config.database.statementTimeoutMs,
           idleInTransactionTimeoutMs: config.database.idleInTransactionTimeoutMs,
+          connectTimeoutMs: config.database.connectTimeoutMs,
           onError: (error) => logger.warn({ err: error.message }, 'database connection lost'),
         });
       },

@@ -1,5 +1,6 @@
 export * from './db.module';
 export * from './db.tokens';
+export * from './database-unavailable';
 export * from './migrate';
 export * from './prisma';
 export * from './project-root';

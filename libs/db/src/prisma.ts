@@ -10,6 +10,11 @@ export interface PoolOptions {
   statementTimeoutMs: number;
   /** The server ends a session that sits idle inside a transaction this long (a stalled client's upload). */
   idleInTransactionTimeoutMs: number;
+  /**
+   * How long a query waits for a connection: to be made (an unreachable server) or to come free (every one busy).
+   * Without it a request would hang for as long as the database is away instead of failing fast (503).
+   */
+  connectTimeoutMs: number;
   /** Where connection errors go: a connection lost while idle or checked out must never end the process. */
   onError: (error: Error) => void;
 }
@@ -25,6 +30,7 @@ export function createPool(url: string, options: PoolOptions): Pool {
     connectionString: url,
     max: options.max,
     idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: options.connectTimeoutMs,
     application_name: 'labelloop',
     statement_timeout: options.statementTimeoutMs || undefined,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs || undefined,

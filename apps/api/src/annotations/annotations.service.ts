@@ -61,7 +61,8 @@ export class AnnotationsService {
         ? await this.annotations.retractForItem(target)
         : await this.annotations.appendForItem({ ...target, label: found.priorLabel, leadTimeMs: null });
     if (!written) {
-      // The item is there (the log references it), so only a label dropped from the set since can refuse it.
+      // The log references the item, so it was deleted since, or the label was dropped from the set since.
+      if (!(await this.items.findById(itemId))) throw ApiError.notFound('item', itemId);
       throw ApiError.conflict(
         `label ${JSON.stringify(found.priorLabel)} is no longer in the project's label set; annotate the item instead`,
         { field: 'label' },

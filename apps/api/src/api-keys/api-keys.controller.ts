@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { CarriesSecret } from '../common/carries-secret';
 import { ApiZodBody, ZodPipe, parseId } from '../common/zod';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { ApiKeysService } from './api-keys.service';
@@ -18,6 +19,7 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
+  @CarriesSecret()
   @ApiOperation({ summary: 'Create an API key (admin). The key is returned once and never again.' })
   @ApiZodBody(createKeySchema)
   create(

@@ -79,10 +79,12 @@ export class ApiKeyService {
   async bootstrapAdmin(): Promise<string | null> {
     const configured = this.config.auth.adminApiKey;
     if (configured) {
+      // No prefix: ADMIN_API_KEY is chosen by the operator (often shared with other tools), and any part of it
+      // that GET /v1/api-keys shows to every admin narrows a guess.
       await this.keys.ensure({
         name: 'admin (ADMIN_API_KEY)',
         keyHash: hashApiKey(configured),
-        prefix: configured.slice(0, 8),
+        prefix: '',
         role: 'admin',
       });
       return null;

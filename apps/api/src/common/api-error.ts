@@ -7,8 +7,12 @@ export interface FieldProblem {
 
 /** An HTTP error in the one JSON shape: { statusCode, error, message, details? }. */
 export class ApiError extends HttpException {
-  constructor(status: HttpStatus, message: string, details?: unknown) {
+  /** Response headers sent with the error (e.g. `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  constructor(status: HttpStatus, message: string, details?: unknown, headers: Record<string, string> = {}) {
     super({ message, details }, status);
+    this.headers = headers;
   }
 
   static badRequest(message: string, details?: unknown): ApiError {

@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '@labelloop/db';
 import type { Logger } from 'pino';
+import { ApiError } from './api-error';
 
 export interface ErrorBody {
   statusCode: number;
@@ -69,20 +71,41 @@ export function toErrorBody(exception: unknown): ErrorBody {
   return { statusCode: 500, error: reasonPhrases[500], message: 'Internal server error' };
 }
 
+/** How long a client is asked to wait when the database is away: a failover or restart takes seconds. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** The database was unreachable or dropped the connection: nothing is wrong with the request, so a retry hint. */
+function databaseUnavailable(): ApiError {
+  return new ApiError(HttpStatus.SERVICE_UNAVAILABLE, 'the database is unavailable; retry later', undefined, {
+    'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
+  });
+}
+
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   constructor(private readonly logger: Logger) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    if (request.raw.socket?.destroyed) {
+      // The client is gone (it hung up mid-request, or its stalled upload was cut off): no one to answer.
+      this.logger.warn({ err: (thrown as Error)?.message }, 'request abandoned: connection closed');
+      return;
+    }
+    const unavailable = isDatabaseUnavailable(thrown);
+    const exception = unavailable ? databaseUnavailable() : thrown;
     const body = toErrorBody(exception);
-    if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
+    if (unavailable) {
+      // Expected during an outage, once per request: a warning, not a stack trace per request.
+      this.logger.warn({ err: (thrown as Error).message }, 'request failed: database unavailable');
+    } else if (body.statusCode >= HttpStatus.INTERNAL_SERVER_ERROR) {
       this.logger.error({ err: exception }, 'request failed');
     }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     // An error before the request body was read to its end (a bad line mid-import): the rest of the body
     // would be read as the next request on this connection, so the connection closes after the answer.
-    const request = host.switchToHttp().getRequest<FastifyRequest>();
     if (!request.raw.complete) void reply.header('connection', 'close');
+    if (exception instanceof ApiError) void reply.headers(exception.headers);
     void reply.status(body.statusCode).send(body);
   }
 }

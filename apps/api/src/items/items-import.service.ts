@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import split2 from 'split2';
 import { v7 as uuidv7 } from 'uuid';
 import { APP_CONFIG, type AppConfig } from '@labelloop/config';
@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../common/api-error';
 import { ScoringRequests } from '../training/scoring-requests';
 import { describeProblems, zodProblems } from '../common/zod';
+import { findUnstorableString } from '../common/unstorable-strings';
 import { assignSplit, coldStartPriority } from './deterministic';
 import { ItemInput, PreparedItem, imageObjectKey, itemSchemas, prepareItem } from './item-input';
 
@@ -72,16 +73,30 @@ export class ItemsImportService {
       let line = 0;
       let items = 0;
       const split = stream.pipe(split2({ maxLength: maxLine }));
+      // pipe() does not pass on a body that ends badly (the client went away, or stalled and was cut off):
+      // the loop below would then wait for ever, holding the import's transaction and connection.
+      finished(stream, (error) => {
+        if (error) split.destroy(error);
+      });
       try {
         for await (const text of split as AsyncIterable<string>) {
           line++;
           if (text.trim() === '') continue;
           if (++items > max) throw ApiError.badRequest(`line ${line}: more than ${max} items in one request`);
+          let value: unknown;
           try {
-            yield [line, JSON.parse(text)];
+            value = JSON.parse(text);
           } catch (error) {
             throw ApiError.badRequest(`line ${line}: malformed JSON (${(error as Error).message})`, { line });
           }
+          const unstorable = findUnstorableString(value);
+          if (unstorable) {
+            throw ApiError.badRequest(`line ${line}: ${unstorable.field}: ${unstorable.reason}`, {
+              line,
+              field: unstorable.field,
+            });
+          }
+          yield [line, value];
         }
       } catch (error) {
         if ((error as Error).message !== 'maximum buffer reached') throw error;

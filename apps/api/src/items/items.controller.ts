@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
@@ -98,5 +98,17 @@ export class ItemsController {
   @ApiOperation({ summary: 'Get one item with its label history' })
   get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
     return this.items.get(principal, parseId('item', id));
+  }
+
+  @Delete('items/:id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete an item (admin)',
+    description:
+      'The item leaves the pool, the labeling queue (its tasks go, leased ones too), scoring, training, stats and ' +
+      'every dataset version committed from now on. Versions committed before keep it: their exports do not change.',
+  })
+  async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    await this.items.delete(principal, parseId('item', id));
   }
 }

@@ -35,6 +35,17 @@ export class ItemsService {
     };
   }
 
+  /**
+   * Deletes the item (see ItemsRepository.delete): gone from the pool, the queue, scoring, training, stats and
+   * versions committed from now on; versions committed before still hold and export it.
+   */
+  async delete(principal: Principal, id: string): Promise<void> {
+    const item = await this.items.findById(id);
+    if (!item) throw ApiError.notFound('item', id);
+    assertProjectAccess(principal, item.projectId);
+    if (!(await this.items.delete(item, principal.name))) throw ApiError.notFound('item', id);
+  }
+
   /** The item with its whole label history, newest last. */
   async get(principal: Principal, id: string) {
     const item = await this.items.findById(id);

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@labelloop/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AcceptsUnstorableStrings } from '../common/refuse-unstorable-strings';
 import { BasicAuthRequired, LabelStudioAccess, type LabelStudioCaller } from './label-studio-access.service';
 import { LabelStudioBackendService } from './label-studio-backend.service';
 import { WebhookIntakeService } from './webhook-intake.service';
@@ -53,6 +54,7 @@ export class LabelStudioBackendController {
   }
 
   @Post('webhook')
+  @AcceptsUnstorableStrings()
   async webhook(
     @Param('token') token: string,
     @Body() body: unknown,
@@ -63,7 +65,7 @@ export class LabelStudioBackendController {
     const answer = await this.challenge(reply, () =>
       this.webhooks.receive(caller, request.headers.authorization, body),
     );
-    reply.status(answer.status);
+    reply.status(answer.status).headers(answer.headers ?? {});
     return answer.body;
   }
 

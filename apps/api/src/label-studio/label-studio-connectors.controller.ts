@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { RequireRole } from '../auth/roles.decorator';
+import { CarriesSecret } from '../common/carries-secret';
 import { ApiZodBody, ZodPipe, parseId } from '../common/zod';
 import {
   type CreateConnectorBody,
@@ -23,6 +24,7 @@ export class LabelStudioConnectorsController {
 
   @Post()
   @RequireRole('admin')
+  @CarriesSecret()
   @ApiOperation({
     summary:
       "Connect Label Studio (admin): returns the ML-backend URL to paste into LS's model settings; its token is shown once",
@@ -49,6 +51,7 @@ export class LabelStudioConnectorsController {
   @Post('rotate')
   @HttpCode(200)
   @RequireRole('admin')
+  @CarriesSecret()
   @ApiOperation({ summary: 'A new backend URL token (admin); the old URL stops working at once' })
   rotate(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Req() request: FastifyRequest) {
     return this.connectors.rotate(principal, parseId('project', id), origin(request));

@@ -4,11 +4,12 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { RequireRole } from '../auth/roles.decorator';
+import { positiveDatabaseIntQuery } from '../common/database-integers';
 import { ApiZodBody, ApiZodQuery, ZodPipe, parseId } from '../common/zod';
 import { type ImportBody, importBody, LabelStudioIoService } from './label-studio-io.service';
 
 const exportQuery = z.strictObject({
-  datasetVersion: z.coerce.number().int().positive().optional(),
+  datasetVersion: positiveDatabaseIntQuery.optional(),
 });
 
 @ApiTags('label-studio')

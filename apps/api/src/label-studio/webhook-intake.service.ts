@@ -4,6 +4,7 @@ import { LabelStudioEventsRepository, type NewLabelStudioEvent } from '@labelloo
 import { LOGGER } from '@labelloop/observability';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { findUnstorableString, unstorableReason } from '../common/unstorable-strings';
 import { describeProblems, zodProblems } from '../common/zod';
 import { TrainingService } from '../training/training.service';
 import { LabelStudioAccess, type LabelStudioCaller } from './label-studio-access.service';
@@ -51,13 +52,26 @@ const bulkAnnotationEvent = z.object({
 });
 const deletionEvent = z.object({ annotations: z.array(z.object({ id })) });
 
-export type WebhookReply = { status: HttpStatus; body: Record<string, unknown> };
+export type WebhookReply = {
+  status: HttpStatus;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+};
 
 /** An event webhook labelloop cannot read: answered 200 all the same (see receive). */
 class UnreadableWebhook extends Error {}
 
 /** The most of a rejected webhook's body kept for the connector's status. */
 const REJECTED_BODY_MAX_CHARS = 64 * 1024;
+/**
+ * What anyone holding the backend URL can make labelloop keep, per connector: events waiting to be applied
+ * (beyond, a webhook is answered 429 and not stored) and unreadable webhooks kept as failed events (beyond,
+ * still answered 200 but not kept). An event that is applied or given up on keeps no body.
+ */
+const MAX_WAITING_EVENTS = 10_000;
+const MAX_FAILED_EVENTS = 100;
+/** What a 429 asks the sender to wait: about what the processor needs for a full backlog. */
+const BACKLOG_RETRY_AFTER_SECONDS = 60;
 
 /**
  * POST /webhook: Label Studio's event webhooks (sent without credentials, 1 s timeout, no retries) and
@@ -84,6 +98,16 @@ export class WebhookIntakeService {
     body: unknown,
   ): Promise<WebhookReply> {
     const action = (body as { action?: unknown } | null)?.action;
+    const unstorable = findUnstorableString(body);
+    if (unstorable) {
+      // PostgreSQL could not store such an event: recorded as failed (with its JSON text) like any unreadable one.
+      return this.reject(
+        caller,
+        typeof action === 'string' && action !== '' && unstorableReason(action) === null ? action : '(none)',
+        body,
+        describeProblems('invalid body', [unstorable]),
+      );
+    }
     if (typeof action !== 'string' || action === '') {
       return this.reject(
         caller,
@@ -134,7 +158,10 @@ export class WebhookIntakeService {
     }
   }
 
-  /** Answers 200 (LS would count a 4xx as a failure) and keeps the webhook, trimmed, as a failed event. */
+  /**
+   * Answers 200 (LS would count a 4xx as a failure) and keeps the webhook, trimmed, as a failed event, unless
+   * the connector holds MAX_FAILED_EVENTS of them already (`stored: false`).
+   */
   private async reject(
     caller: LabelStudioCaller,
     action: string,
@@ -146,14 +173,19 @@ export class WebhookIntakeService {
       { projectId: caller.project.id, connectorId: caller.connector.id, action, err: error },
       'label studio webhook rejected',
     );
-    await this.events.insertRejected(caller.project.id, caller.connector.id, {
-      dedupeKey: `rejected:${createHash('sha256').update(raw).digest('hex')}`,
-      action,
-      payload: raw.length <= REJECTED_BODY_MAX_CHARS ? { body } : { bodyChars: raw.length, truncated: true },
-      error,
-      givenUpAt: MAX_EVENT_ATTEMPTS,
-    });
-    return { status: HttpStatus.OK, body: { status: 'rejected', error } };
+    const kept = await this.events.insertRejected(
+      caller.project.id,
+      caller.connector.id,
+      {
+        dedupeKey: `rejected:${createHash('sha256').update(raw).digest('hex')}`,
+        action,
+        payload: rejectedPayload(body, raw),
+        error,
+        givenUpAt: MAX_EVENT_ATTEMPTS,
+      },
+      MAX_FAILED_EVENTS,
+    );
+    return { status: HttpStatus.OK, body: { status: 'rejected', error, ...(kept ? {} : { stored: false }) } };
   }
 
   /** Queues a training like POST /train (a waiting one is reused) and answers with its job. */
@@ -181,13 +213,40 @@ export class WebhookIntakeService {
   }
 
   private async insert(caller: LabelStudioCaller, events: NewLabelStudioEvent[]): Promise<WebhookReply> {
-    const stored = await this.events.insert(caller.project.id, caller.connector.id, events);
+    const { accepted, stored } = await this.events.insert(caller.project.id, caller.connector.id, events, {
+      maxAttempts: MAX_EVENT_ATTEMPTS,
+      maxWaiting: MAX_WAITING_EVENTS,
+    });
     this.processor.kick();
+    if (!accepted) {
+      this.logger.warn(
+        { projectId: caller.project.id, connectorId: caller.connector.id, waiting: MAX_WAITING_EVENTS },
+        'label studio webhook refused: too many events waiting',
+      );
+      return {
+        status: HttpStatus.TOO_MANY_REQUESTS,
+        headers: { 'retry-after': String(BACKLOG_RETRY_AFTER_SECONDS) },
+        body: {
+          statusCode: HttpStatus.TOO_MANY_REQUESTS,
+          error: 'Too Many Requests',
+          message: `${MAX_WAITING_EVENTS} events of this connector are waiting to be applied; this one was not stored`,
+        },
+      };
+    }
     return {
       status: HttpStatus.OK,
       body: { status: 'accepted', stored, duplicates: events.length - stored },
     };
   }
+}
+
+/**
+ * The rejected body as kept: as JSON when jsonb can hold it, as its JSON text when it holds strings PostgreSQL
+ * refuses (the text escapes them), only its size when it is too large.
+ */
+function rejectedPayload(body: unknown, raw: string): Record<string, unknown> {
+  if (raw.length > REJECTED_BODY_MAX_CHARS) return { bodyChars: raw.length, truncated: true };
+  return findUnstorableString(body) === null ? { body } : { bodyJson: raw };
 }
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {

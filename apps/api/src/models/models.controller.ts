@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { RequireRole } from '../auth/roles.decorator';
+import { positiveDatabaseIntQuery } from '../common/database-integers';
 import { ApiZodBody, ApiZodQuery, ZodPipe, parseId } from '../common/zod';
 import { MODEL_BUNDLE_CONTENT_TYPES, ModelBundlesService } from './model-bundles.service';
 import { ModelsService } from './models.service';
@@ -11,7 +12,7 @@ import { PREDICT_MAX_INPUTS, predictBody } from './predict-input';
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   /** The number of the last model of the previous page. */
-  cursor: z.coerce.number().int().positive().optional(),
+  cursor: positiveDatabaseIntQuery.optional(),
 });
 
 const importQuery = z.strictObject({

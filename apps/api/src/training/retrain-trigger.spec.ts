@@ -1,4 +1,6 @@
+import { EventEmitter } from 'node:events';
 import type { DatasetVersionsRepository, ProjectsRepository } from '@labelloop/db';
+import type { Redis } from 'ioredis';
 import type { JobQueues, RetrainCounter } from '@labelloop/queue';
 import type { Logger } from 'pino';
 import { isRetrainCheckpoint, passesRetrainCheckpoint, RetrainTrigger } from './retrain-trigger';
@@ -30,20 +32,28 @@ describe('RetrainTrigger', () => {
       increment: jest.fn(async (_: string, by = 1) => (count += by)),
       set: jest.fn(async (_: string, n: number) => void (count = n)),
     };
-    const datasets = { annotationsSinceLastVersion: jest.fn(async () => exactSinceLastVersion) };
+    const datasets = {
+      annotationsSinceLastVersion: jest.fn(async () => exactSinceLastVersion),
+      annotationsSinceLastVersionPerProject: jest.fn(async () => new Map<string, number>()),
+    };
     const projects = { findById: jest.fn(async () => ({ acquisitionSpec: { retrainThreshold: 3 } })) };
     const add = jest.fn(async (): Promise<{ id?: string }> => ({}));
     const getJobState = jest.fn(async (): Promise<string> => 'waiting');
-    const logger = { warn: jest.fn() };
+    const logger = { warn: jest.fn(), info: jest.fn() };
+    const redis = Object.assign(new EventEmitter(), { status: 'connecting' });
     const trigger = new RetrainTrigger(
       counter as unknown as RetrainCounter,
       datasets as unknown as DatasetVersionsRepository,
       projects as unknown as ProjectsRepository,
       { training: { add, getJobState } } as unknown as JobQueues,
+      redis as unknown as Redis,
       logger as unknown as Logger,
     );
-    return { trigger, counter, datasets, projects, add, getJobState, logger };
+    return { trigger, counter, datasets, projects, add, getJobState, logger, redis };
   }
+
+  /** Lets the background catch-up run to its end. */
+  const settle = () => new Promise((done) => setTimeout(done, 20));
 
   it('enqueues a threshold training once the count reaches the threshold and the log agrees', async () => {
     const { trigger, datasets, projects, add } = setup(3);
@@ -109,5 +119,67 @@ describe('RetrainTrigger', () => {
     trigger.labelWritten('p1');
     await trigger.beforeApplicationShutdown();
     expect(counter.increment).toHaveBeenCalledWith('p1', 1);
+  });
+
+  it('catches the counters up from the annotation log whenever Redis becomes ready, and trains where due', async () => {
+    const { trigger, counter, datasets, add, redis } = setup(0);
+    datasets.annotationsSinceLastVersionPerProject.mockResolvedValue(
+      new Map([
+        ['due', 4],
+        ['short', 2],
+      ]),
+    );
+    trigger.onApplicationBootstrap();
+    expect(datasets.annotationsSinceLastVersionPerProject).not.toHaveBeenCalled();
+    redis.emit('ready');
+    await settle();
+    expect(counter.set.mock.calls).toEqual([
+      ['due', 4],
+      ['short', 2],
+    ]);
+    expect(add).toHaveBeenCalledTimes(1);
+    expect(add).toHaveBeenCalledWith('train', { projectId: 'due', reason: 'threshold' }, expect.anything());
+    // After an outage (a Redis that came back empty) it catches up again.
+    redis.emit('ready');
+    await settle();
+    expect(datasets.annotationsSinceLastVersionPerProject).toHaveBeenCalledTimes(2);
+    expect(add).toHaveBeenCalledTimes(2);
+  });
+
+  it('catches up at start-up when Redis was ready before the trigger was', async () => {
+    const { trigger, datasets, redis } = setup(0);
+    redis.status = 'ready';
+    trigger.onApplicationBootstrap();
+    await settle();
+    expect(datasets.annotationsSinceLastVersionPerProject).toHaveBeenCalledTimes(1);
+  });
+
+  it('runs once more when Redis becomes ready again during a catch-up, never two at once', async () => {
+    const { trigger, datasets, redis } = setup(0);
+    let finish: (counts: Map<string, number>) => void = () => undefined;
+    datasets.annotationsSinceLastVersionPerProject.mockImplementationOnce(
+      () => new Promise((resolve) => (finish = resolve)),
+    );
+    trigger.onApplicationBootstrap();
+    redis.emit('ready');
+    redis.emit('ready');
+    redis.emit('ready');
+    expect(datasets.annotationsSinceLastVersionPerProject).toHaveBeenCalledTimes(1);
+    finish(new Map());
+    await settle();
+    expect(datasets.annotationsSinceLastVersionPerProject).toHaveBeenCalledTimes(2);
+  });
+
+  it('logs a failed catch-up and stops listening at shutdown', async () => {
+    const { trigger, datasets, logger, redis } = setup(0);
+    datasets.annotationsSinceLastVersionPerProject.mockRejectedValueOnce(new Error('db down'));
+    trigger.onApplicationBootstrap();
+    redis.emit('ready');
+    await settle();
+    expect(logger.warn).toHaveBeenCalledWith({ err: 'db down' }, 'retrain catch-up failed');
+    await trigger.beforeApplicationShutdown();
+    redis.emit('ready');
+    await settle();
+    expect(datasets.annotationsSinceLastVersionPerProject).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,9 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DatasetVersionsRepository, ProjectsRepository } from '@labelloop/db';
 import { LOGGER } from '@labelloop/observability';
 import {
   JobQueues,
+  REDIS,
   RetrainCounter,
   TRAINING_JOB,
   type TrainingJobData,
@@ -45,9 +47,14 @@ export function passesRetrainCheckpoint(count: number, added: number, threshold:
  * only ask the queue for its state. Deduplication per project turns a burst of checkpoints into one queued
  * training. A failed check is logged and never reaches the request (a missed trigger is caught
  * up at the next checkpoint).
+ *
+ * The counters are only a hint kept in Redis, which may be unreachable or come back empty. Whenever the
+ * connection becomes ready (at start-up and after every outage) the counts are caught up from the annotation
+ * log, the one source of truth: every project with labels since its last training gets its counter set to
+ * that number and, when it is at or above the threshold, a training (deduplicated like any other).
  */
 @Injectable()
-export class RetrainTrigger implements BeforeApplicationShutdown {
+export class RetrainTrigger implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly thresholds = new Map<string, { value: number; until: number }>();
   /** Labels written per project since the last flush. */
   private pending = new Map<string, number>();
@@ -55,14 +62,25 @@ export class RetrainTrigger implements BeforeApplicationShutdown {
   private readonly inFlight = new Set<Promise<void>>();
   /** The threshold training last enqueued (or found waiting) per project. */
   private readonly queued = new Map<string, string>();
+  /** Whether a catch-up runs now, and whether the connection became ready again while it ran. */
+  private catchingUp = false;
+  private catchUpAgain = false;
+  private readonly onRedisReady = (): void => this.catchUp();
 
   constructor(
     private readonly counter: RetrainCounter,
     private readonly datasets: DatasetVersionsRepository,
     private readonly projects: ProjectsRepository,
     private readonly queues: JobQueues,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  onApplicationBootstrap(): void {
+    this.redis.on('ready', this.onRedisReady);
+    // Ready before this service was: the event has passed.
+    if (this.redis.status === 'ready') this.onRedisReady();
+  }
 
   /** After an annotation write: counts it and returns at once; the check follows within FLUSH_MS. */
   labelWritten(projectId: string): void {
@@ -93,7 +111,44 @@ export class RetrainTrigger implements BeforeApplicationShutdown {
 
   /** Counts written before a shutdown still reach Redis. */
   async beforeApplicationShutdown(): Promise<void> {
+    // A catch-up still running is not waited for: the next start catches up again.
+    this.redis.off('ready', this.onRedisReady);
     await this.flush();
+  }
+
+  /**
+   * Sets every project's counter from the annotation log and enqueues the trainings due, in the background.
+   * A call while one runs makes that one run once more after it (Redis may have come back empty meanwhile).
+   */
+  private catchUp(): void {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return;
+    }
+    this.catchingUp = true;
+    void (async () => {
+      do {
+        this.catchUpAgain = false;
+        await this.catchUpFromLog();
+      } while (this.catchUpAgain);
+      this.catchingUp = false;
+    })();
+  }
+
+  private async catchUpFromLog(): Promise<void> {
+    try {
+      const counts = await this.datasets.annotationsSinceLastVersionPerProject();
+      // Job ids remembered from before may name another project's job in a Redis that came back empty.
+      this.queued.clear();
+      // Every counter first: once a caught-up training is visible, so are all the caught-up counts.
+      for (const [projectId, count] of counts) await this.counter.set(projectId, count);
+      for (const [projectId, count] of counts) {
+        if (count >= (await this.threshold(projectId))) await this.enqueue(projectId);
+      }
+      this.logger.info({ projects: counts.size }, 'retrain counters caught up from the annotation log');
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'retrain catch-up failed');
+    }
   }
 
   private async check(projectId: string, added: number): Promise<void> {
@@ -110,13 +165,17 @@ export class RetrainTrigger implements BeforeApplicationShutdown {
         await this.counter.set(projectId, exact);
         return;
       }
-      const data: TrainingJobData = { projectId, reason: 'threshold' };
-      const job = await this.queues.training.add(TRAINING_JOB, data, trainingJobOptions(projectId));
-      if (job.id !== undefined) this.queued.set(projectId, job.id);
-      else this.queued.delete(projectId);
+      await this.enqueue(projectId);
     } catch (error) {
       this.logger.warn({ projectId, err: (error as Error).message }, 'retrain check failed');
     }
+  }
+
+  private async enqueue(projectId: string): Promise<void> {
+    const data: TrainingJobData = { projectId, reason: 'threshold' };
+    const job = await this.queues.training.add(TRAINING_JOB, data, trainingJobOptions(projectId));
+    if (job.id !== undefined) this.queued.set(projectId, job.id);
+    else this.queued.delete(projectId);
   }
 
   private async threshold(projectId: string): Promise<number> {

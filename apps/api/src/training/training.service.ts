@@ -13,6 +13,7 @@ import {
 } from '@labelloop/queue';
 import { type Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
+import { positiveDatabaseInt } from '../common/database-integers';
 import { seedSchema } from '../projects/project.dto';
 import { ProjectsService } from '../projects/projects.service';
 import { RetrainTrigger } from './retrain-trigger';
@@ -20,7 +21,7 @@ import { RetrainTrigger } from './retrain-trigger';
 /** Optional pins of a manual training: reproduce a run from a frozen dataset version and a seed. */
 export const trainBody = z
   .strictObject({
-    datasetVersion: z.number().int().positive().optional(),
+    datasetVersion: positiveDatabaseInt.optional(),
     seed: seedSchema.optional(),
   })
   .default({});

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { RequireRole } from '../auth/roles.decorator';
+import { positiveDatabaseIntQuery } from '../common/database-integers';
 import { ApiZodBody, ApiZodQuery, ZodPipe, parseId } from '../common/zod';
 import { ProjectsService } from '../projects/projects.service';
 import { VersionExportService } from './version-export.service';
@@ -13,7 +14,7 @@ const commitSchema = z.strictObject({ message: z.string().trim().min(1).max(2000
 const listVersionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** The number of the last version of the previous page. */
-  cursor: z.coerce.number().int().min(1).optional(),
+  cursor: positiveDatabaseIntQuery.optional(),
 });
 
 const diffQuery = z.strictObject({

@@ -17,11 +17,14 @@ export interface AnnotationRecord {
 }
 
 // Appends to the log, refreshes the item's label cache (unless a newer annotation
-// got there first) and closes the item's open task, all in one statement.
+// got there first) and closes the item's open task, all in one statement. The item's
+// row is locked before the annotation is written, so a concurrent item delete either
+// comes after it or is seen (deleted items take no annotations; see ItemsRepository.delete).
 const APPEND_SQL = `
 WITH target AS (
   SELECT i.id, i.project_id FROM items i JOIN projects p ON p.id = i.project_id
-  WHERE i.id = $1 AND $2 = ANY(p.labels) AND ($6::uuid IS NULL OR i.project_id = $6::uuid)
+  WHERE i.id = $1 AND i.deleted_at IS NULL AND $2 = ANY(p.labels) AND ($6::uuid IS NULL OR i.project_id = $6::uuid)
+  FOR UPDATE OF i
 ), written AS (
   INSERT INTO annotations (project_id, item_id, label, annotator, lead_time_ms, source)
   SELECT project_id, id, $2, $3, $4, $5::"AnnotationSource" FROM target
@@ -41,7 +44,9 @@ SELECT id, seq::text, project_id, item_id, label, annotator, lead_time_ms, sourc
 // finished task is dropped so the cold-start refill or the scorer can queue it again.
 const RETRACT_SQL = `
 WITH target AS (
-  SELECT i.id, i.project_id FROM items i WHERE i.id = $1 AND ($4::uuid IS NULL OR i.project_id = $4::uuid)
+  SELECT i.id, i.project_id FROM items i
+  WHERE i.id = $1 AND i.deleted_at IS NULL AND ($4::uuid IS NULL OR i.project_id = $4::uuid)
+  FOR UPDATE
 ), written AS (
   INSERT INTO annotations (project_id, item_id, label, annotator, source)
   SELECT project_id, id, NULL, $2, $3::"AnnotationSource" FROM target
@@ -71,7 +76,7 @@ function toRecord(row: Record<string, unknown>): AnnotationRecord {
 export class AnnotationsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  /** Null when the item is missing, out of scope or the label is not in the project's set. */
+  /** Null when the item is missing or deleted, out of scope, or the label is not in the project's set. */
   async appendForItem(input: {
     itemId: string;
     label: string;
@@ -97,7 +102,7 @@ export class AnnotationsRepository {
     return row ? { ...toRecord(row), projectId: row.project_id } : null;
   }
 
-  /** Appends a retraction (label NULL) for the item; clears the item's label cache. Null when the item is missing/out of scope. */
+  /** Appends a retraction (label NULL) for the item; clears the item's label cache. Null when the item is missing, deleted or out of scope. */
   async retractForItem(input: {
     itemId: string;
     annotator: string;

@@ -46,9 +46,16 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.create({ data, select: publicFields });
   }
 
-  /** Inserts the key unless a key with this hash exists already (bootstrap admin from ADMIN_API_KEY). */
+  /**
+   * Inserts the key unless a key with this hash exists already (bootstrap admin from ADMIN_API_KEY); an existing
+   * one gets `prefix`, so a prefix stored by an older version is replaced.
+   */
   async ensure(data: { name: string; keyHash: string; prefix: string; role: ApiKeyRole }): Promise<void> {
-    await this.prisma.apiKey.upsert({ where: { keyHash: data.keyHash }, create: data, update: {} });
+    await this.prisma.apiKey.upsert({
+      where: { keyHash: data.keyHash },
+      create: data,
+      update: { prefix: data.prefix },
+    });
   }
 
   countActiveAdmins(): Promise<number> {

@@ -1,5 +1,8 @@
 import type { PoolClient } from 'pg';
 
+/** Priority of a task whose item has no prediction yet: below every acquisition score (those are >= 0). */
+export const UNSCORED_PRIORITY = -1;
+
 // Before a model ranks the pool, the queue holds up to `target` open tasks taken in
 // the project's seeded random order. Keeping the queue bounded (instead of one task
 // per item) keeps imports cheap; leasing tops it up when it runs short. Items that
@@ -8,7 +11,8 @@ import type { PoolClient } from 'pg';
 const FILL_SQL = `
 INSERT INTO tasks (project_id, item_id, priority)
 SELECT i.project_id, i.id, i.cold_priority FROM items i
-WHERE i.project_id = $1 AND i.label IS NULL AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id)
+WHERE i.project_id = $1 AND i.label IS NULL AND i.deleted_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id)
   AND NOT EXISTS (SELECT 1 FROM model_versions m WHERE m.project_id = $1 AND m.promoted)
 ORDER BY i.cold_priority DESC
 LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
@@ -21,10 +25,23 @@ const FILL_RANKED_SQL = `
 INSERT INTO tasks (project_id, item_id, priority, pre_label, pre_label_prob)
 SELECT p.project_id, p.item_id, p.uncertainty, p.label, p.probability FROM predictions p
 JOIN items i ON i.id = p.item_id
-WHERE p.project_id = $1 AND i.label IS NULL AND i.split = 'pool'
+WHERE p.project_id = $1 AND i.label IS NULL AND i.split = 'pool' AND i.deleted_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = p.item_id)
   AND EXISTS (SELECT 1 FROM model_versions m WHERE m.project_id = $1 AND m.promoted)
 ORDER BY p.uncertainty DESC
+LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
+ON CONFLICT (item_id) DO NOTHING`;
+
+// When the predictions run out before the scorer catches up (labeling faster than scoring, or items imported
+// since the last pass), unlabeled pool items without a prediction fill the rest in the seeded cold-start order,
+// below every scored task (acquisition scores are >= 0): an unranked task is better than none.
+const FILL_UNSCORED_SQL = `
+INSERT INTO tasks (project_id, item_id, priority)
+SELECT i.project_id, i.id, ${UNSCORED_PRIORITY} FROM items i
+WHERE i.project_id = $1 AND i.label IS NULL AND i.split = 'pool' AND i.deleted_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id)
+  AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.item_id = i.id)
+ORDER BY i.cold_priority DESC
 LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
 ON CONFLICT (item_id) DO NOTHING`;
 
@@ -40,12 +57,14 @@ export async function fillColdStartQueue(
 }
 
 /**
- * Tops the queue up to `target` open and leased tasks: in cold-start order before any model, from the
- * promoted model's predictions after. Must run inside a transaction (takes the same lock as the fills).
+ * Tops the queue up to `target` open and leased tasks: in cold-start order before any model; after one from
+ * the promoted model's predictions, then (when they run out) from the items without a prediction. Must run
+ * inside a transaction (takes the same lock as the fills).
  */
 export async function topUpQueue(client: PoolClient, projectId: string, target: number): Promise<number> {
   const cold = await fillColdStartQueue(client, projectId, target);
   if (cold > 0) return cold;
-  const ranked = await client.query(FILL_RANKED_SQL, [projectId, target]);
-  return ranked.rowCount ?? 0;
+  const ranked = (await client.query(FILL_RANKED_SQL, [projectId, target])).rowCount ?? 0;
+  const unscored = (await client.query(FILL_UNSCORED_SQL, [projectId, target])).rowCount ?? 0;
+  return ranked + unscored;
 }

@@ -20,6 +20,17 @@ export interface VersionCut {
   snapshot: string | null;
 }
 
+/**
+ * The watermark of the newest version of project `project` (an SQL expression) that a training froze, 0
+ * before any. Versions committed through the API are left out: a commit must not postpone the next
+ * retraining. It refers to no annotation, so PostgreSQL computes it once per project, not once per row.
+ */
+function lastTrainedWatermark(project: string): string {
+  return `coalesce((SELECT v.watermark FROM dataset_versions v
+    WHERE v.project_id = ${project} AND EXISTS (SELECT 1 FROM model_versions m WHERE m.dataset_version_id = v.id)
+    ORDER BY v.number DESC LIMIT 1), 0)`;
+}
+
 /** The project's labels as they are now: past every seq, every committed annotation. */
 export const CURRENT_LABELS: VersionCut = { watermark: '9223372036854775807', snapshot: null };
 
@@ -225,20 +236,24 @@ export class DatasetVersionsRepository {
     }
   }
 
-  /**
-   * Annotations written after the watermark of the newest version a training froze (all, before any).
-   * Versions committed through the API are left out: a commit must not postpone the next retraining.
-   */
+  /** Annotations written after the watermark of the newest version a training froze (see lastTrainedWatermark). */
   async annotationsSinceLastVersion(projectId: string): Promise<number> {
     const { rows } = await this.pool.query(
-      `SELECT count(*)::int AS n FROM annotations
-       WHERE project_id = $1 AND seq > coalesce(
-         (SELECT v.watermark FROM dataset_versions v
-          WHERE v.project_id = $1 AND EXISTS (SELECT 1 FROM model_versions m WHERE m.dataset_version_id = v.id)
-          ORDER BY v.number DESC LIMIT 1), 0)`,
+      `SELECT count(*)::int AS n FROM annotations WHERE project_id = $1 AND seq > ${lastTrainedWatermark('$1')}`,
       [projectId],
     );
     return rows[0].n as number;
+  }
+
+  /** annotationsSinceLastVersion of every project that has any, by project id. */
+  async annotationsSinceLastVersionPerProject(): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query(
+      `SELECT p.id AS project_id, since.n FROM projects p
+       CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM annotations a
+         WHERE a.project_id = p.id AND a.seq > ${lastTrainedWatermark('p.id')}) since
+       WHERE since.n > 0`,
+    );
+    return new Map(rows.map((row) => [row.project_id as string, row.n as number]));
   }
 
   async findById(id: string): Promise<DatasetVersionRecord | null> {

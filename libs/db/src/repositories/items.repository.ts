@@ -70,6 +70,32 @@ WITH input AS (
 )
 SELECT count(*)::int AS created FROM inserted`;
 
+// Deleting an item, in this order, in one transaction. The row stays (versions committed before keep exporting
+// it); a retraction in the log takes it out of every version committed after; its tasks (open or leased),
+// prediction and suspect go.
+// - The project's queue lock first, the one every writer of tasks takes (cold-start fill, rescoring): a task
+//   such a writer adds for the item is either committed before, and deleted here, or added after, when the
+//   writer sees the item deleted.
+// - Then the item's row: an item annotation locks it before writing (see APPEND_SQL), so it either lands
+//   before the retraction or finds the item deleted. A task annotation locks its task before the item, the
+//   other way round: if one is in flight the delete gives up (lock_timeout, well under the server's 1 s
+//   deadlock check, so the delete is the one that yields) and starts again after it.
+const DELETE_ITEM_STEPS = {
+  lockQueue: `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`,
+  markDeleted: `
+    UPDATE items SET deleted_at = now(), label = NULL, labeled_at = now()
+    WHERE id = $1 AND project_id = $2 AND deleted_at IS NULL`,
+  retract: `
+    INSERT INTO annotations (project_id, item_id, label, annotator, source) VALUES ($2, $1, NULL, $3, 'review')`,
+  dropDerived: `
+    WITH tasks_gone AS (DELETE FROM tasks WHERE item_id = $1),
+         predictions_gone AS (DELETE FROM predictions WHERE item_id = $1)
+    DELETE FROM suspects WHERE item_id = $1`,
+};
+const DELETE_LOCK_TIMEOUT_MS = 200;
+const DELETE_ATTEMPTS = 10;
+const LOCK_NOT_AVAILABLE = '55P03';
+
 /**
  * One import request = one transaction: batches go in as they are parsed and
  * nothing is visible (or kept) until commit.
@@ -146,6 +172,7 @@ export class ItemsRepository {
     return (await this.prisma.item.findMany({
       where: {
         projectId: filter.projectId,
+        deletedAt: null,
         ...(filter.split ? { split: filter.split } : {}),
         // AND, not spread keys: `label` and `labeled` both constrain the label column and must both hold.
         AND: [
@@ -169,11 +196,42 @@ export class ItemsRepository {
     await this.pool.query('ANALYZE items, tasks');
   }
 
+  /** The item, unless it is unknown or deleted. */
   async findById(id: string): Promise<ItemRecord | null> {
-    return (await this.prisma.item.findUnique({ where: { id } })) as ItemRecord | null;
+    return (await this.prisma.item.findFirst({ where: { id, deletedAt: null } })) as ItemRecord | null;
   }
 
   count(projectId: string): Promise<number> {
-    return this.prisma.item.count({ where: { projectId } });
+    return this.prisma.item.count({ where: { projectId, deletedAt: null } });
+  }
+
+  /**
+   * Deletes an item for everything but the dataset versions committed before (see DELETE_ITEM_STEPS); the
+   * retraction is by `deletedBy`. False when it is unknown or already deleted.
+   */
+  async delete(item: { id: string; projectId: string }, deletedBy: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(DELETE_ITEM_STEPS.lockQueue, [item.projectId]);
+        await client.query(`SET LOCAL lock_timeout = '${DELETE_LOCK_TIMEOUT_MS}ms'`);
+        const marked = await client.query(DELETE_ITEM_STEPS.markDeleted, [item.id, item.projectId]);
+        if (marked.rowCount === 0) {
+          await client.query('ROLLBACK');
+          return false;
+        }
+        await client.query(DELETE_ITEM_STEPS.retract, [item.id, item.projectId, deletedBy]);
+        await client.query(DELETE_ITEM_STEPS.dropDerived, [item.id]);
+        await client.query('COMMIT');
+        return true;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE || attempt === DELETE_ATTEMPTS)
+          throw error;
+      } finally {
+        client.release();
+      }
+    }
   }
 }

@@ -23,6 +23,9 @@ export interface LabelStudioEventRecord {
   attempts: number;
 }
 
+/** An event's error as kept for the connector's status: a message about a huge body can be huge itself. */
+const MAX_ERROR_CHARS = 2000;
+
 /**
  * The durable inbox of Label Studio event webhooks: written before the reply, processed after it, in
  * arrival order per project. A resent event (same dedupe key) is stored once.
@@ -31,43 +34,71 @@ export interface LabelStudioEventRecord {
 export class LabelStudioEventsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  /** One statement for all events of a request; returns how many were new (not resends). */
+  /**
+   * One statement for all events of a request, taken only while the connector has fewer than `maxWaiting`
+   * events waiting (not yet processed nor given up on): `accepted` false stores none. `stored`: how many were
+   * new (not resends).
+   */
   async insert(
     projectId: string,
     connectorId: string,
     events: readonly NewLabelStudioEvent[],
-  ): Promise<number> {
-    if (events.length === 0) return 0;
-    const result = await this.pool.query({
+    limits: { maxAttempts: number; maxWaiting: number },
+  ): Promise<{ accepted: boolean; stored: number }> {
+    if (events.length === 0) return { accepted: true, stored: 0 };
+    const { rows } = await this.pool.query({
       name: 'label-studio-events.insert',
-      text: `INSERT INTO label_studio_events (project_id, connector_id, dedupe_key, action, payload)
-             SELECT $1, $2, key, action, payload::jsonb
-             FROM unnest($3::text[], $4::text[], $5::text[]) AS e(key, action, payload)
-             ON CONFLICT (project_id, dedupe_key) DO NOTHING`,
+      text: `WITH room AS (
+               SELECT count(*) < $7 AS accepted FROM (
+                 SELECT 1 FROM label_studio_events
+                 WHERE project_id = $1 AND connector_id = $2 AND processed_at IS NULL AND attempts < $6
+                 LIMIT $7) AS waiting),
+             inserted AS (
+               INSERT INTO label_studio_events (project_id, connector_id, dedupe_key, action, payload)
+               SELECT $1, $2, key, action, payload::jsonb
+               FROM unnest($3::text[], $4::text[], $5::text[]) AS e(key, action, payload)
+               WHERE (SELECT accepted FROM room)
+               ON CONFLICT (project_id, dedupe_key) DO NOTHING
+               RETURNING 1)
+             SELECT (SELECT accepted FROM room) AS accepted, (SELECT count(*)::int FROM inserted) AS stored`,
       values: [
         projectId,
         connectorId,
         events.map((e) => e.dedupeKey),
         events.map((e) => e.action),
         events.map((e) => JSON.stringify(e.payload)),
+        limits.maxAttempts,
+        limits.maxWaiting,
       ],
     });
-    return result.rowCount ?? 0;
+    return { accepted: rows[0].accepted, stored: rows[0].stored };
   }
 
   /**
    * A webhook that could not be read, kept as an event already given up on (attempts = `givenUpAt`), so the
-   * connector's status lists it with its error. A resent one (same dedupe key) is stored once.
+   * connector's status lists it with its error; only while the connector has fewer than `maxFailed` events
+   * given up on, so a stream of garbage cannot grow the table. False when it was left out for that reason
+   * (a resend of a kept one is kept once and counts as kept).
    */
   async insertRejected(
     projectId: string,
     connectorId: string,
     event: NewLabelStudioEvent & { error: string; givenUpAt: number },
-  ): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO label_studio_events (project_id, connector_id, dedupe_key, action, payload, attempts, error)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
-       ON CONFLICT (project_id, dedupe_key) DO NOTHING`,
+    maxFailed: number,
+  ): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      `WITH room AS (
+         SELECT count(*) < $8 AS kept FROM (
+           SELECT 1 FROM label_studio_events
+           WHERE project_id = $1 AND connector_id = $2 AND processed_at IS NULL AND attempts >= $6
+           LIMIT $8) AS failed),
+       inserted AS (
+         INSERT INTO label_studio_events (project_id, connector_id, dedupe_key, action, payload, attempts, error)
+         SELECT $1, $2, $3, $4, $5::jsonb, $6, left($7, ${MAX_ERROR_CHARS})
+         WHERE (SELECT kept FROM room)
+         ON CONFLICT (project_id, dedupe_key) DO NOTHING)
+       SELECT (SELECT kept FROM room)
+              OR EXISTS (SELECT 1 FROM label_studio_events WHERE project_id = $1 AND dedupe_key = $3) AS kept`,
       [
         projectId,
         connectorId,
@@ -76,8 +107,10 @@ export class LabelStudioEventsRepository {
         JSON.stringify(event.payload),
         event.givenUpAt,
         event.error,
+        maxFailed,
       ],
     );
+    return rows[0].kept;
   }
 
   /** Projects with events due (never tried, or whose retry time has come), oldest event first. */
@@ -145,20 +178,26 @@ export class LabelStudioEventsRepository {
     return due;
   }
 
+  /** Done: the payload is dropped (nothing reads it again); the dedupe key stays to recognize resends. */
   async markProcessed(id: string): Promise<void> {
     await this.pool.query({
       name: 'label-studio-events.processed',
-      text: `UPDATE label_studio_events SET processed_at = now(), error = NULL WHERE id = $1::bigint`,
+      text: `UPDATE label_studio_events SET processed_at = now(), error = NULL, payload = '{}'::jsonb
+             WHERE id = $1::bigint`,
       values: [id],
     });
   }
 
-  /** Records a failed attempt: retried at `retryAt`, or given up on (attempts set to `giveUpAt`) when null. */
+  /**
+   * Records a failed attempt: retried at `retryAt`, or given up on (attempts set to `giveUpAt`) when null, and
+   * then its payload is dropped like a processed one's: the status lists the error, not the body.
+   */
   async markFailed(id: string, error: string, retryAt: Date | null, giveUpAt: number): Promise<void> {
     await this.pool.query(
       `UPDATE label_studio_events
-       SET error = $2, retry_at = $3,
-           attempts = CASE WHEN $3::timestamptz IS NULL THEN $4 ELSE attempts + 1 END
+       SET error = left($2, ${MAX_ERROR_CHARS}), retry_at = $3,
+           attempts = CASE WHEN $3::timestamptz IS NULL THEN $4 ELSE attempts + 1 END,
+           payload = CASE WHEN $3::timestamptz IS NULL THEN '{}'::jsonb ELSE payload END
        WHERE id = $1::bigint`,
       [id, error, retryAt, giveUpAt],
     );

@@ -26,7 +26,7 @@ export interface LabelStudioExportRow {
 }
 
 // Each item's label in the dataset version: its newest annotation there (a NULL label, a retraction, means
-// unlabeled; see VersionCut). Without a version, the item's label cache.
+// unlabeled; see VersionCut). Without a version, the item's label cache, and deleted items left out.
 const EXPORT_PAGE_SQL = `
 SELECT i.id, i.external_id, i.payload, i.object_key, i.metadata,
   CASE WHEN $2::bigint IS NULL THEN i.label ELSE (
@@ -37,7 +37,7 @@ SELECT i.id, i.external_id, i.payload, i.object_key, i.metadata,
 FROM items i
 LEFT JOIN predictions p ON p.item_id = i.id
 LEFT JOIN model_versions m ON m.id = p.model_version_id
-WHERE i.project_id = $1 AND ($3::uuid IS NULL OR i.id > $3::uuid)
+WHERE i.project_id = $1 AND ($3::uuid IS NULL OR i.id > $3::uuid) AND ($2::bigint IS NOT NULL OR i.deleted_at IS NULL)
 ORDER BY i.id LIMIT $4`;
 
 @Injectable()

@@ -40,7 +40,8 @@ export class PredictionsRepository {
   async unlabeledPoolPage(projectId: string, afterId: string | null, limit: number): Promise<PoolItem[]> {
     const { rows } = await this.pool.query(
       `SELECT id, payload, object_key FROM items
-       WHERE project_id = $1 AND split = 'pool' AND label IS NULL AND ($2::uuid IS NULL OR id > $2::uuid)
+       WHERE project_id = $1 AND split = 'pool' AND label IS NULL AND deleted_at IS NULL
+         AND ($2::uuid IS NULL OR id > $2::uuid)
        ORDER BY id LIMIT $3`,
       [projectId, afterId, limit],
     );
@@ -54,7 +55,8 @@ export class PredictionsRepository {
   async unscoredPoolPage(projectId: string, afterId: string | null, limit: number): Promise<PoolItem[]> {
     const { rows } = await this.pool.query(
       `SELECT i.id, i.payload, i.object_key FROM items i
-       WHERE i.project_id = $1 AND i.split = 'pool' AND i.label IS NULL AND ($2::uuid IS NULL OR i.id > $2::uuid)
+       WHERE i.project_id = $1 AND i.split = 'pool' AND i.label IS NULL AND i.deleted_at IS NULL
+         AND ($2::uuid IS NULL OR i.id > $2::uuid)
          AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.item_id = i.id)
        ORDER BY i.id LIMIT $3`,
       [projectId, afterId, limit],
@@ -62,11 +64,27 @@ export class PredictionsRepository {
     return rows.map((row) => ({ id: row.id, payload: row.payload, objectKey: row.object_key }));
   }
 
+  /**
+   * The ids of at most `limit` unlabeled pool items for a bounded ranking pass: the items without a prediction
+   * first (in id order: they need one whatever the ranking), then a random sample of the rest. The order is
+   * a hash of the item id and `seed`, so the same seed draws the same sample.
+   */
+  async poolSample(projectId: string, seed: number, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT i.id FROM items i LEFT JOIN predictions p ON p.item_id = i.id
+       WHERE i.project_id = $1 AND i.split = 'pool' AND i.label IS NULL AND i.deleted_at IS NULL
+       ORDER BY p.item_id IS NOT NULL, CASE WHEN p.item_id IS NULL THEN 0 ELSE hashtextextended(i.id::text, $2) END, i.id
+       LIMIT $3`,
+      [projectId, String(seed), limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** The given items that are still unlabeled, in id order. */
   async unlabeledItems(projectId: string, ids: readonly string[]): Promise<PoolItem[]> {
     const { rows } = await this.pool.query(
       `SELECT id, payload, object_key FROM items
-       WHERE project_id = $1 AND id = ANY($2::uuid[]) AND label IS NULL ORDER BY id`,
+       WHERE project_id = $1 AND id = ANY($2::uuid[]) AND label IS NULL AND deleted_at IS NULL ORDER BY id`,
       [projectId, ids],
     );
     return rows.map((row) => ({ id: row.id, payload: row.payload, objectKey: row.object_key }));

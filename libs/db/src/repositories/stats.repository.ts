@@ -59,9 +59,10 @@ export class StatsRepository {
 
   async projectStats(projectId: string, windowHours: number): Promise<ProjectStats> {
     const [items, tasks, annotators] = await Promise.all([
-      this.pool.query(`SELECT label, count(*)::int AS n FROM items WHERE project_id = $1 GROUP BY label`, [
-        projectId,
-      ]),
+      this.pool.query(
+        `SELECT label, count(*)::int AS n FROM items WHERE project_id = $1 AND deleted_at IS NULL GROUP BY label`,
+        [projectId],
+      ),
       this.pool.query(
         `SELECT count(*) FILTER (WHERE status = 'open' OR (status = 'leased' AND lease_expires_at < now()))::int AS open,
                 count(*) FILTER (WHERE status = 'leased' AND lease_expires_at >= now())::int AS leased,

@@ -96,17 +96,10 @@ const UPSERT_RANKED_SQL = `
 INSERT INTO tasks (project_id, item_id, priority, pre_label, pre_label_prob)
 SELECT $1, u.item_id, u.priority, u.pre_label, u.pre_label_prob
 FROM unnest($2::uuid[], $3::float8[], $4::text[], $5::float8[]) AS u(item_id, priority, pre_label, pre_label_prob)
-JOIN items i ON i.id = u.item_id AND i.project_id = $1 AND i.label IS NULL
+JOIN items i ON i.id = u.item_id AND i.project_id = $1 AND i.label IS NULL AND i.deleted_at IS NULL
 ON CONFLICT (item_id) DO UPDATE SET priority = EXCLUDED.priority, pre_label = EXCLUDED.pre_label,
   pre_label_prob = EXCLUDED.pre_label_prob, updated_at = now()
 WHERE tasks.status = 'open'`;
-
-const JOIN_RANKED_SQL = `
-INSERT INTO tasks (project_id, item_id, priority, pre_label, pre_label_prob)
-SELECT $1, u.item_id, u.priority, u.pre_label, u.pre_label_prob
-FROM unnest($2::uuid[], $3::float8[], $4::text[], $5::float8[]) AS u(item_id, priority, pre_label, pre_label_prob)
-JOIN items i ON i.id = u.item_id AND i.project_id = $1 AND i.label IS NULL
-ON CONFLICT (item_id) DO NOTHING`;
 
 const TRIM_OPEN_SQL = `
 DELETE FROM tasks WHERE id = ANY(ARRAY(
@@ -190,8 +183,9 @@ export class TasksRepository {
 
   /**
    * Adds ranked items (scored after the queue was ranked) to the open queue without rewriting it, then
-   * trims the open queue back to `queueSize` by dropping its lowest priorities. Items that already have a
-   * task or a label are left alone. Same lock as rewriteQueue.
+   * trims the open queue back to `queueSize` by dropping its lowest priorities. An item's open task (e.g. one
+   * a short lease added unscored) takes the new ranking; leased, done and skipped tasks and labeled items are
+   * left alone. Same lock as rewriteQueue.
    */
   async joinQueue(
     projectId: string,
@@ -202,7 +196,7 @@ export class TasksRepository {
     try {
       await client.query('BEGIN');
       await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
-      const written = await client.query(JOIN_RANKED_SQL, [
+      const written = await client.query(UPSERT_RANKED_SQL, [
         projectId,
         ranked.map((r) => r.itemId),
         ranked.map((r) => r.priority),
