@@ -78,7 +78,7 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
  * Ranking the unlabeled pool with the promoted model, as named steps: `streamScores` (pages of the pool
  * scored in the inference worker, predictions written, best candidates kept), `chooseBatch` (the queue
  * picked among them: diversity and class balance, also in the worker) and `rewriteQueue`. `rescore` runs
- * all three over the whole pool after a promotion; `scoreNew` scores only items that have no prediction
+ * all three over the pool (at most SCORING_SAMPLE_ITEMS of it) after a promotion; `scoreNew` scores only items that have no prediction
  * yet (imported after the model) and lets them join the ranked queue without a full rescore.
  */
 @Injectable()
@@ -118,7 +118,7 @@ export class ScoringPipeline {
     return { project, model: { ...model, artifactKey: model.artifactKey }, spec, queueSize, candidates };
   }
 
-  /** Scores the whole unlabeled pool and rewrites the open queue to the new ranking. */
+  /** Scores the unlabeled pool (a bounded sample of it, see `pageReader`) and rewrites the open queue to the new ranking. */
   rescore(projectId: string, onPage: (scored: number) => void): Promise<ScoringResult> {
     return this.pass(projectId, 'all', onPage, (_context, chosen) =>
       this.tasks.rewriteQueue(projectId, chosen),
@@ -171,9 +171,10 @@ export class ScoringPipeline {
   }
 
   /**
-   * Streams the unlabeled pool (`all`) or its items without a prediction (`unscored`) in id-ordered pages:
-   * each page is scored in the inference worker, its predictions written, its candidates kept. PostgreSQL
-   * works meanwhile: the next page is read and the previous one's predictions written while a page scores.
+   * Streams the pass's items in pages: the unlabeled pool (`all`: a bounded sample of it, see `pageReader`)
+   * or its items without a prediction (`unscored`). Each page is scored in the inference worker, its
+   * predictions written, its candidates kept. PostgreSQL works meanwhile: the next page is read and the
+   * previous one's predictions written while a page scores.
    */
   async streamScores(
     context: ScoringContext,
@@ -183,20 +184,16 @@ export class ScoringPipeline {
     const { project, model, spec } = context;
     const ref: ModelRef = { id: model.id, artifactKey: model.artifactKey };
     const candidates = new TopCandidates(context.candidates);
-    const pageAfter = (after: string | null) =>
-      quiet(
-        which === 'all'
-          ? this.predictions.unlabeledPoolPage(project.id, after, PAGE_SIZE)
-          : this.predictions.unscoredPoolPage(project.id, after, PAGE_SIZE),
-      );
+    const nextPage = await this.pageReader(context, which);
     let scored = 0;
-    let next = pageAfter(null);
+    let next = quiet(nextPage());
     let writing: Promise<void> = Promise.resolve();
     let labels: string[] = [];
     for (;;) {
       const page = await next;
-      if (page.length === 0) break;
-      next = pageAfter(page[page.length - 1].id);
+      if (page === null) break;
+      next = quiet(nextPage());
+      if (page.length === 0) continue;
       const scoredPage = await this.compute.score(ref, { inputs: await this.inputs(project, page), spec });
       const { probabilities, scores } = scoredPage;
       labels = scoredPage.labels;
@@ -228,6 +225,43 @@ export class ScoringPipeline {
     }
     await writing;
     return { scored, best: candidates.best(), labels };
+  }
+
+  /**
+   * A function returning the pass's next page (null after the last). `unscored`, and `all` with
+   * SCORING_SAMPLE_ITEMS 0, page through the pool by id. Otherwise `all` scores a bounded sample: the items
+   * without a prediction, then a random sample of the rest (seeded by the project's seed and the model, so
+   * each model draws anew), SCORING_SAMPLE_ITEMS in all. A ranking pass then takes seconds whatever the
+   * pool's size, so labels reach a ranked queue soon after they reach a model; items left out keep their
+   * previous prediction until a later pass draws them.
+   */
+  private async pageReader(
+    context: ScoringContext,
+    which: 'all' | 'unscored',
+  ): Promise<() => Promise<PoolItem[] | null>> {
+    const projectId = context.project.id;
+    const limit = this.config.scoring.sampleItems;
+    if (which === 'all' && limit > 0) {
+      const seed = context.project.seed * 1_000_003 + context.model.number;
+      const ids = await this.predictions.poolSample(projectId, seed, limit);
+      let offset = 0;
+      return async () => {
+        if (offset >= ids.length) return null;
+        const chunk = ids.slice(offset, (offset += PAGE_SIZE));
+        // Items labeled since the sample was drawn drop out of their page.
+        return this.predictions.unlabeledItems(projectId, chunk);
+      };
+    }
+    let after: string | null = null;
+    return async () => {
+      const page =
+        which === 'all'
+          ? await this.predictions.unlabeledPoolPage(projectId, after, PAGE_SIZE)
+          : await this.predictions.unscoredPoolPage(projectId, after, PAGE_SIZE);
+      if (page.length === 0) return null;
+      after = page[page.length - 1].id;
+      return page;
+    };
   }
 
   /**

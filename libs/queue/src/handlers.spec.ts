@@ -1,5 +1,5 @@
 import { handlerProblems } from './handlers';
-import { SCORE_NEW_JOB, SCORING_JOB, scoringJobOptions } from './scoring';
+import { SCORE_NEW_JOB, SCORING_JOB, scoreNewJobOptions, scoringJobOptions } from './scoring';
 import { JOB_NAMES, TRAINING_JOB, trainingJobOptions } from './training';
 
 describe('handlerProblems', () => {
@@ -54,6 +54,14 @@ describe('scoringJobOptions', () => {
       attempts: 3,
       backoff: { type: 'exponential' },
       deduplication: { id: 'score:p1', keepLastIfActive: true },
+    });
+  });
+
+  it('runs a waiting full pass before a waiting incremental one (BullMQ runs unprioritized jobs first)', () => {
+    expect(scoringJobOptions('p1')).not.toHaveProperty('priority');
+    expect(scoreNewJobOptions('p1')).toMatchObject({
+      priority: 1,
+      deduplication: { id: 'score-new:p1', keepLastIfActive: true },
     });
   });
 });

@@ -52,10 +52,18 @@ export function scoreNewDedupId(projectId: string): string {
   return `score-new:${projectId}`;
 }
 
+/**
+ * BullMQ priority of an incremental scoring: below a waiting full pass (no priority, so first), which scores
+ * the items without a prediction first anyway and ranks the queue with the newest model; the incremental pass
+ * must not hold the one scoring worker while a newer model waits to rank the pool.
+ */
+export const SCORE_NEW_PRIORITY = 1;
+
 /** Options to add one incremental scoring job for a project. */
 export function scoreNewJobOptions(projectId: string): JobsOptions {
   return {
     ...SCORING_JOB_OPTIONS,
+    priority: SCORE_NEW_PRIORITY,
     deduplication: { id: scoreNewDedupId(projectId), keepLastIfActive: true },
   };
 }

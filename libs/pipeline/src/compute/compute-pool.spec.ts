@@ -2,7 +2,7 @@ import { loadConfig } from '@labelloop/config';
 import { modelSpec } from '@labelloop/ml';
 import { createLogger } from '@labelloop/observability';
 import type { ObjectStore } from '@labelloop/storage';
-import { ComputePool, workerKind } from './compute-pool';
+import { ComputePool, laneNice, workerKind } from './compute-pool';
 import type { EpochProgress, FitRequest } from './messages';
 
 /** Dense tabular rows, label = sign of f0: enough of them that a fit takes a few seconds on the cpu backend. */
@@ -63,6 +63,35 @@ describe('ComputePool', () => {
       }
     });
   }
+
+  it('runs a fit beside a k-fold instead of behind it, the k-fold at a lower priority', async () => {
+    expect(laneNice('training', 10)).toBe(10);
+    expect(laneNice('background', 10)).toBe(15);
+    expect(laneNice('background', 17)).toBe(19);
+    const pool = poolOf('thread');
+    try {
+      const long = request(1500, 6);
+      let kfoldDone = false;
+      const kfold = pool
+        .outOfSample({
+          kind: 'tabular',
+          numClasses: 2,
+          spec: long.spec,
+          inputs: long.train.inputs,
+          labels: long.train.labels,
+          folds: 5,
+        })
+        .then(() => {
+          kfoldDone = true;
+        });
+      await pool.fit(request(200, 1));
+      // The short fit finished while the five-fit k-fold was still running (shutdown then stops the k-fold).
+      expect(kfoldDone).toBe(false);
+      kfold.catch(() => undefined);
+    } finally {
+      await pool.onApplicationShutdown();
+    }
+  });
 
   it('refuses work once shut down', async () => {
     const pool = poolOf('thread');

@@ -27,10 +27,22 @@ import {
 } from './messages';
 
 /**
- * Two lanes of one worker each: `training` (fits and k-folds, minutes long) and `inference` (scoring pages,
- * predictions, bundle checks, milliseconds to seconds), so a prediction never waits behind a fit.
+ * Three lanes of one worker each: `training` (fits, seconds to minutes), `inference` (scoring pages,
+ * predictions, bundle checks, milliseconds to seconds), so a prediction never waits behind a fit, and
+ * `background` (the suspects k-fold, several fits long), so a retraining never waits behind a k-fold.
  */
-export type ComputeLane = 'training' | 'inference';
+export type ComputeLane = 'training' | 'inference' | 'background';
+
+/**
+ * Niceness the background lane adds to ML_WORKER_NICE: when a k-fold and a fit or a scoring run at once, the
+ * fit and the scoring, which the labeling queue waits for, get most of the CPU left over.
+ */
+export const BACKGROUND_EXTRA_NICE = 5;
+
+/** The niceness of a lane's worker (at most 19, the lowest priority). */
+export function laneNice(lane: ComputeLane, nice: number): number {
+  return lane === 'background' ? Math.min(19, nice + BACKGROUND_EXTRA_NICE) : nice;
+}
 
 export type WorkerKind = 'thread' | 'process';
 
@@ -106,7 +118,7 @@ export class ComputePool implements OnApplicationShutdown {
     request: OutOfSampleRequest,
     onFold?: (progress: FoldProgress) => void,
   ): Promise<RankedIssue[]> {
-    return this.call('training', 'outOfSample', [request], { on: onFold as Call['on'] });
+    return this.call('background', 'outOfSample', [request], { on: onFold as Call['on'] });
   }
 
   score(model: ModelRef, request: ScoreRequest): Promise<ScoreResponse> {
@@ -164,7 +176,7 @@ export class ComputePool implements OnApplicationShutdown {
     const env = {
       ...process.env,
       LABELLOOP_COMPUTE_BACKEND: this.config.mlBackend === 'auto' ? '' : this.config.mlBackend,
-      LABELLOOP_COMPUTE_NICE: String(this.config.compute.nice),
+      LABELLOOP_COMPUTE_NICE: String(laneNice(lane, this.config.compute.nice)),
     };
     pool = workerpool.pool(script.path, {
       minWorkers: 0,
