@@ -72,6 +72,7 @@ describe('scoring', () => {
     expect(scoring.returnvalue.timings).toEqual({
       loadMs: expect.any(Number),
       scoreMs: expect.any(Number),
+      chooseMs: expect.any(Number),
       rewriteMs: expect.any(Number),
     });
     // The suspects refresh of the model was asked for by the scoring, after the queue was rewritten.

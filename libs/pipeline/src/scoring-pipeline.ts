@@ -44,6 +44,7 @@ export interface ScoringContext {
 export interface ScoringTimings {
   loadMs: number;
   scoreMs: number;
+  chooseMs: number;
   rewriteMs: number;
 }
 
@@ -53,7 +54,10 @@ export interface ScoringResult {
   scored: number;
   queued: number;
   removed: number;
-  /** Milliseconds per stage: finding the model, scoring the pool (read, featurize, predict, write), rewriting the queue. */
+  /**
+   * Milliseconds per stage: finding the model, scoring the pool (read, featurize, predict, write), choosing the
+   * batch (diversity, class balance), rewriting the queue.
+   */
   timings: ScoringTimings;
 }
 
@@ -62,7 +66,7 @@ const NOTHING: ScoringResult = {
   scored: 0,
   queued: 0,
   removed: 0,
-  timings: { loadMs: 0, scoreMs: 0, rewriteMs: 0 },
+  timings: { loadMs: 0, scoreMs: 0, chooseMs: 0, rewriteMs: 0 },
 };
 
 /**
@@ -150,12 +154,14 @@ export class ScoringPipeline {
     const { scored, best, labels } = await this.streamScores(context, which, onPage);
     // Nothing new to score: the queue is left as it is.
     if (scored === 0 && which === 'unscored') return { ...NOTHING, modelVersionId: context.model.id };
+    const choosing = performance.now();
     const chosen = await this.chooseBatch(context, best, labels);
     const writing = performance.now();
     const { removed, written } = await write(context, chosen);
     const timings = {
       loadMs: Math.round(loaded - started),
-      scoreMs: Math.round(writing - loaded),
+      scoreMs: Math.round(choosing - loaded),
+      chooseMs: Math.round(writing - choosing),
       rewriteMs: Math.round(performance.now() - writing),
     };
     const log = {

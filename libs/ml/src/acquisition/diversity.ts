@@ -1,5 +1,6 @@
 import { type FeatureMatrix, rowDot, rowSquaredNorms } from '../matrix';
 import { createRng } from '../random';
+import { distanceSpace } from './projection';
 
 /**
  * k-center greedy (Sener & Savarese): repeatedly take the row farthest from everything chosen so far.
@@ -11,15 +12,16 @@ export function kCenterGreedy(
   k: number,
   options: { first?: number; centers?: number[] } = {},
 ): number[] {
-  const n = embeddings.rows;
+  const space = distanceSpace(embeddings);
+  const n = space.rows;
   const take = Math.min(k, n);
-  const norms = rowSquaredNorms(embeddings);
+  const norms = rowSquaredNorms(space);
   const minDist = new Float64Array(n).fill(Infinity);
   const chosen: number[] = [];
   const taken = new Uint8Array(n);
   const update = (c: number) => {
     for (let i = 0; i < n; i++) {
-      const d = norms[i] + norms[c] - 2 * rowDot(embeddings, i, c);
+      const d = norms[i] + norms[c] - 2 * rowDot(space, i, c);
       if (d < minDist[i]) minDist[i] = d;
     }
   };
@@ -42,11 +44,12 @@ export function kCenterGreedy(
 
 /** k-means++ seeding: D^2-weighted sampling, so picks spread out but outliers do not dominate like k-center. */
 export function kMeansPlusPlus(embeddings: FeatureMatrix, k: number, seed: number): number[] {
-  const n = embeddings.rows;
+  const space = distanceSpace(embeddings);
+  const n = space.rows;
   const take = Math.min(k, n);
   if (take === 0) return [];
   const rng = createRng(seed);
-  const norms = rowSquaredNorms(embeddings);
+  const norms = rowSquaredNorms(space);
   const minDist = new Float64Array(n).fill(Infinity);
   const taken = new Uint8Array(n);
   const chosen = [Math.floor(rng() * n)];
@@ -55,7 +58,7 @@ export function kMeansPlusPlus(embeddings: FeatureMatrix, k: number, seed: numbe
     const c = chosen[chosen.length - 1];
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const d = Math.max(0, norms[i] + norms[c] - 2 * rowDot(embeddings, i, c));
+      const d = Math.max(0, norms[i] + norms[c] - 2 * rowDot(space, i, c));
       if (d < minDist[i]) minDist[i] = d;
       if (!taken[i]) total += minDist[i];
     }
