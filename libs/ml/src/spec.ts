@@ -95,6 +95,10 @@ export const TEXT_MODEL_DEFAULTS: Readonly<Partial<ModelSpec>> = Object.freeze({
   l2: 0,
   patience: 4,
   minSteps: 200,
+  // A linear model over n-grams is at its best validation loss within about one epoch of a large set: on
+  // 20,000 texts the first epoch was the best, and 1,000 steps (1.6 epochs) gave the same holdout accuracy as
+  // 3,000 in a third of the time. Sets up to ~1,500 rows (20 epochs of 32) never reach it.
+  maxSteps: 1000,
 });
 
 /**

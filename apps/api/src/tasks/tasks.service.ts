@@ -22,13 +22,13 @@ export class TasksService {
     const { leaseSeconds, coldStartQueueSize } = this.config.tasks;
     let leased = await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit);
     if (leased.length < limit) {
-      // A short queue is topped up at once (cold-start order, or the promoted model's predictions), and
-      // items without a prediction yet are sent for scoring: the queue never starves while the pool has items.
-      if ((await this.tasks.topUpQueue(projectId, coldStartQueueSize)) > 0) {
-        leased = leased.concat(
-          await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit - leased.length),
-        );
-      }
+      // A short queue is topped up at once (cold-start order, or the promoted model's predictions), by this
+      // request or by the one that was already filling it, and items without a prediction yet are sent for
+      // scoring: the queue never starves while the pool has items.
+      await this.tasks.topUpQueue(projectId, coldStartQueueSize);
+      leased = leased.concat(
+        await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit - leased.length),
+      );
       if (leased.length < limit) this.scoring.requestNew(projectId, 'short-queue');
     }
     // An empty queue and a project that does not exist look alike to the lease; only the second is a 404.

@@ -45,13 +45,22 @@ ORDER BY i.cold_priority DESC
 LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
 ON CONFLICT (item_id) DO NOTHING`;
 
-/** Must run inside a transaction; a per-project advisory lock makes concurrent fills take turns. */
+/** The per-project lock every change of the open queue's membership takes (fills, top-ups, rewrites). */
+const QUEUE_LOCK_KEY = 'hashtextextended($1::text, 0)';
+
+/** How long a lease waits for another request's fill of the queue before it leases what is there. */
+const FILL_WAIT_MS = 100;
+
+/** Takes the project's queue lock ($1: the project id) until the transaction ends. */
+export const LOCK_QUEUE_SQL = `SELECT pg_advisory_xact_lock(${QUEUE_LOCK_KEY})`;
+
+/** Must run inside a transaction; the per-project queue lock makes concurrent fills take turns. */
 export async function fillColdStartQueue(
   client: PoolClient,
   projectId: string,
   target: number,
 ): Promise<number> {
-  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
+  await client.query(LOCK_QUEUE_SQL, [projectId]);
   const result = await client.query(FILL_SQL, [projectId, target]);
   return result.rowCount ?? 0;
 }
@@ -59,10 +68,30 @@ export async function fillColdStartQueue(
 /**
  * Tops the queue up to `target` open and leased tasks: in cold-start order before any model; after one from
  * the promoted model's predictions, then (when they run out) from the items without a prediction. Must run
- * inside a transaction (takes the same lock as the fills).
+ * inside a transaction. Returns the tasks this call added.
+ *
+ * When the queue runs dry every lease finds it short at once. Only one of them fills it: the others find the
+ * queue lock taken and wait, in shared mode and for at most FILL_WAIT_MS, for that fill (or a scorer's
+ * rewrite) to commit, then add nothing and lease what it added (or come back short, and the client asks
+ * again). Taking turns at the fill instead queued every lease behind the one before (under 16 labeling loops,
+ * eight backends waited on the lock at any moment and a queue rewrite waited seconds).
  */
 export async function topUpQueue(client: PoolClient, projectId: string, target: number): Promise<number> {
-  const cold = await fillColdStartQueue(client, projectId, target);
+  const { rows } = await client.query<{ locked: boolean }>(
+    `SELECT pg_try_advisory_xact_lock(${QUEUE_LOCK_KEY}) AS locked`,
+    [projectId],
+  );
+  if (!rows[0].locked) {
+    await client.query(`SET LOCAL lock_timeout = ${FILL_WAIT_MS}`);
+    try {
+      await client.query(`SELECT pg_advisory_xact_lock_shared(${QUEUE_LOCK_KEY})`, [projectId]);
+    } catch (error) {
+      // lock_not_available: the fill takes longer; the transaction is over (its COMMIT rolls back).
+      if ((error as { code?: string }).code !== '55P03') throw error;
+    }
+    return 0;
+  }
+  const cold = (await client.query(FILL_SQL, [projectId, target])).rowCount ?? 0;
   if (cold > 0) return cold;
   const ranked = (await client.query(FILL_RANKED_SQL, [projectId, target])).rowCount ?? 0;
   const unscored = (await client.query(FILL_UNSCORED_SQL, [projectId, target])).rowCount ?? 0;

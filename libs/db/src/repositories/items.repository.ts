@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool, PoolClient } from 'pg';
 import { PG_POOL, PRISMA } from '../db.tokens';
 import type { Prisma } from '../prisma';
-import { fillColdStartQueue } from './cold-start-queue';
+import { fillColdStartQueue, LOCK_QUEUE_SQL } from './cold-start-queue';
 
 export interface NewItemRow {
   /** A time-ordered (v7) UUID. */
@@ -81,7 +81,7 @@ SELECT count(*)::int AS created FROM inserted`;
 //   other way round: if one is in flight the delete gives up (lock_timeout, well under the server's 1 s
 //   deadlock check, so the delete is the one that yields) and starts again after it.
 const DELETE_ITEM_STEPS = {
-  lockQueue: `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`,
+  lockQueue: LOCK_QUEUE_SQL,
   markDeleted: `
     UPDATE items SET deleted_at = now(), label = NULL, labeled_at = now()
     WHERE id = $1 AND project_id = $2 AND deleted_at IS NULL`,

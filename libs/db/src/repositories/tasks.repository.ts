@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../db.tokens';
-import { topUpQueue } from './cold-start-queue';
+import { LOCK_QUEUE_SQL, topUpQueue } from './cold-start-queue';
 
 export interface LeasedTask {
   id: string;
@@ -162,7 +162,7 @@ export class TasksRepository {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
+      await client.query(LOCK_QUEUE_SQL, [projectId]);
       const removed = await client.query(DROP_UNRANKED_SQL, [projectId, ids]);
       const written = await client.query(UPSERT_RANKED_SQL, [
         projectId,
@@ -195,7 +195,7 @@ export class TasksRepository {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [projectId]);
+      await client.query(LOCK_QUEUE_SQL, [projectId]);
       const written = await client.query(UPSERT_RANKED_SQL, [
         projectId,
         ranked.map((r) => r.itemId),
