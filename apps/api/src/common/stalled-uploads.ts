@@ -1,17 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
-/** How often a body in progress is looked at: the cut comes between idleMs and idleMs * (1 + 1/CHECKS). */
-const CHECKS_PER_TIMEOUT = 4;
-
 function announcesBody(raw: IncomingMessage): boolean {
   const length = raw.headers['content-length'];
   return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
- * Closes the connection of a client whose request body stops arriving mid-way (a stalled upload) after `idleMs`
- * without a byte, so its import's transaction rolls back and its database connection is freed, instead of
+ * Closes the connection of a client whose request body stops arriving mid-way (a stalled upload) `idleMs`
+ * after its last byte, so its import's transaction rolls back and its database connection is freed, instead of
  * both waiting for a client that never comes back. It times idleness, not duration: an import that keeps
  * sending is never cut, however long it runs, and neither is one whose server side is the slow part (bytes
  * read but not yet taken by the handler mean the client is waiting for us). Fastify's own timeouts cannot
@@ -26,21 +23,31 @@ export function disconnectStalledUploads(fastify: FastifyInstance, idleMs: numbe
 }
 
 function watchBody(raw: IncomingMessage, idleMs: number): void {
-  const socket = raw.socket;
-  let bytesRead = socket.bytesRead;
-  let lastProgress = Date.now();
-  const timer = setInterval(() => {
-    if (raw.complete) return stop();
-    if (socket.bytesRead !== bytesRead || raw.readableLength > 0) {
-      bytesRead = socket.bytesRead;
-      lastProgress = Date.now();
-    } else if (Date.now() - lastProgress >= idleMs) {
-      stop();
+  let lastByte = Date.now();
+  // The HTTP parser hands every body chunk to the request with push(): noting the time there gives the moment
+  // of the last byte exactly, without a 'data' listener (which would start the stream flowing before the
+  // handler reads it) and without a timer per chunk.
+  const push = raw.push;
+  raw.push = function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk !== null) lastByte = Date.now();
+    return push.call(this, chunk, encoding);
+  };
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    if (raw.complete) return;
+    // Bytes waiting for the handler: the server is the slow side, not the client.
+    if (raw.readableLength > 0) lastByte = Date.now();
+    const idle = Date.now() - lastByte;
+    if (idle >= idleMs) {
       raw.destroy(new Error(`request body idle for ${idleMs} ms`));
+      return;
     }
-  }, idleMs / CHECKS_PER_TIMEOUT);
+    timer = setTimeout(check, idleMs - idle);
+    timer.unref();
+  };
+  timer = setTimeout(check, idleMs);
   timer.unref();
-  const stop = () => clearInterval(timer);
+  const stop = () => clearTimeout(timer);
   raw.once('end', stop);
   raw.once('close', stop);
 }

@@ -104,7 +104,21 @@ export class TrainingService {
     jobs.sort((a, b) => b.timestamp - a.timestamp);
     const page = jobs.slice(0, limit);
     return {
-      data: await Promise.all(page.map(async (job) => jobView(job, await job.getState(), queue))),
+      data: await Promise.all(page.map((job) => this.currentView(job, queue))),
     };
+  }
+
+  /**
+   * A job's view as it is now. One that finished between the scan and its state check is read again: the
+   * scanned copy has no result yet, and a client polling for `completed` would read a finished training
+   * without its model.
+   */
+  private async currentView(job: Job<ProjectJobData>, queue: JobQueueName) {
+    const state = await job.getState();
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn && job.id) {
+      const finished = (await this.queues[queue].getJob(job.id)) as Job<ProjectJobData> | undefined;
+      if (finished) return jobView(finished, state, queue);
+    }
+    return jobView(job, state, queue);
   }
 }
