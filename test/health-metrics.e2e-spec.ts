@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createKey, createProject, startTestApp, textItems, type TestApp } from './support/app';
+import { freePort } from '../bench/support/ports';
 
 /** The value of one sample line, e.g. `tasks_open{project="..."} 3`, or undefined when absent. */
 function sample(metrics: string, name: string, labels: Record<string, string>): number | undefined {
@@ -12,18 +12,6 @@ function sample(metrics: string, name: string, labels: Record<string, string>): 
     if (wanted.every((pair) => present.includes(pair))) return Number(match[3]);
   }
   return undefined;
-}
-
-/** A TCP port nothing listens on (for now). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('health and metrics', () => {

@@ -1,20 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import IORedis from 'ioredis';
 import { createProject, startTestApp, textItems, type TestApp } from './support/app';
 import { waitFor } from './support/wait-for';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../bench/support/ports';
 
 /** A Redis of this test's own, without persistence: a restart comes back empty. */
 async function startRedis(port: number): Promise<ChildProcess> {
