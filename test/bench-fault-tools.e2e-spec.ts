@@ -3,7 +3,7 @@ import IORedis from 'ioredis';
 import { PNG } from 'pngjs';
 import { acknowledgedRows, AnnotatorLoops } from '../bench/support/annotators';
 import { pngDeclaring } from '../bench/support/png';
-import { startBenchRedis, type BenchRedis } from '../bench/support/redis-server';
+import { answersPing, startBenchRedis, type BenchRedis } from '../bench/support/redis-server';
 import { stallUpload } from '../bench/support/stalled-upload';
 import { createKey, createProject, startTestApp, type TestApp, textItems } from './support/app';
 
@@ -20,23 +20,6 @@ describe('bench:faults tools', () => {
     redis = app = http = undefined;
   });
 
-  async function answers(url: string): Promise<boolean> {
-    const client = new IORedis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  }
-
   it('kills, restarts (empty, same port) and flushes a redis-server of its own', async () => {
     redis = await startBenchRedis();
     expect(redis.url).not.toMatch(/:6379$/);
@@ -48,7 +31,7 @@ describe('bench:faults tools', () => {
     await client.set('kept', '1');
     client.disconnect();
     await redis.kill();
-    expect(await answers(redis.url)).toBe(false);
+    expect(await answersPing(redis.url)).toBe(false);
     await redis.restart();
     const again = new IORedis(redis.url, { maxRetriesPerRequest: 1 });
     expect(await again.get('kept')).toBeNull();

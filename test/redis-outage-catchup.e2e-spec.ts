@@ -1,56 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import IORedis from 'ioredis';
 import { createProject, startTestApp, textItems, type TestApp } from './support/app';
 import { waitFor } from './support/wait-for';
-import { freePort } from '../bench/support/ports';
-
-/** A Redis of this test's own, without persistence: a restart comes back empty. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const probe = new IORedis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
-  try {
-    await waitFor(
-      'redis-server to answer',
-      () =>
-        probe.connect().then(
-          () => probe.ping(),
-          () => undefined,
-        ),
-      10,
-      50,
-    );
-  } finally {
-    probe.disconnect();
-  }
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
+import { type BenchRedis, startBenchRedis } from '../bench/support/redis-server';
 
 // Redis holds the retrain counters only as a hint; the annotation log is the truth. Labels written while
 // Redis is down (or counted in a Redis that then restarts empty) still start the training they call for.
 describe('retrain trigger across a Redis outage', () => {
-  let port: number;
-  let redis: ChildProcess;
+  // A Redis of this test's own, without persistence: a restart comes back empty.
+  let redis: BenchRedis;
   let t: TestApp;
 
   beforeAll(async () => {
-    port = await freePort();
-    redis = await startRedis(port);
-    t = await startTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    redis = await startBenchRedis();
+    t = await startTestApp({ REDIS_URL: redis.url });
   });
   afterAll(async () => {
     await t?.close();
-    redis?.kill('SIGTERM');
+    await redis?.stop();
   });
 
   async function projectWithItems(name: string): Promise<string[]> {
@@ -89,11 +54,11 @@ describe('retrain trigger across a Redis outage', () => {
     await label(shortItems.slice(0, 3));
     expect(await trainings(due)).toEqual([]);
 
-    await stopRedis(redis);
+    await redis.kill();
     expect(await label(dueItems.slice(6, 10))).toBeLessThan(1_000);
     expect(await label(shortItems.slice(3, 7))).toBeLessThan(1_000);
 
-    redis = await startRedis(port);
+    await redis.restart();
     const [training] = await waitFor(
       'the threshold training of the project that reached its threshold',
       async () => {

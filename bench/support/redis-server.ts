@@ -27,7 +27,8 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-async function answersPing(url: string): Promise<boolean> {
+/** True when a Redis answers PING at `url` now (no retries). */
+export async function answersPing(url: string): Promise<boolean> {
   const client = new IORedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
   try {
