@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { ADMIN_KEY, createProject, startTestApp, type TestApp } from './support/app';
 import { waitFor } from './support/wait-for';
+import { cutAfterMs } from '../apps/api/src/common/stalled-uploads';
 
 const BODY_IDLE_TIMEOUT_MS = 1_000;
 
@@ -68,7 +69,8 @@ describe('slow clients', () => {
 
     const { closedAt } = await closed;
     const idleMs = closedAt - stalledAt;
-    expect(idleMs).toBeGreaterThanOrEqual(BODY_IDLE_TIMEOUT_MS);
+    // Aimed a tenth early (cutAfterMs), so timer lag keeps it inside the setting when the machine is quiet.
+    expect(idleMs).toBeGreaterThanOrEqual(cutAfterMs(BODY_IDLE_TIMEOUT_MS));
     expect(idleMs).toBeLessThan(BODY_IDLE_TIMEOUT_MS * 1.25 + 1_000);
     // The transaction was rolled back at once (not after DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 60 s),
     // and its connection went back to the pool: nothing of the upload was kept.
