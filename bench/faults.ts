@@ -557,7 +557,13 @@ async function main(): Promise<void> {
     drills,
     targets: Object.fromEntries(Object.entries(TARGETS).map(([key, { rule }]) => [key, rule])),
     protocol: PROTOCOL,
-    settings: { items_per_drill: ITEMS, loops: LOOPS, limit: 10, role: 'all', server_log: log },
+    settings: {
+      items_per_drill: ITEMS,
+      loops: LOOPS,
+      limit: 10,
+      role: 'all',
+      server_log: 'server.log in the run directory printed at the start',
+    },
   });
   if (Object.values(drills).some((drill) => (drill.missed_targets as string[]).length > 0))
     process.exitCode = 1;

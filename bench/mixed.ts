@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import IORedis from 'ioredis';
@@ -728,7 +728,8 @@ async function runMode(mode: Mode, runDir: string) {
       import_seconds: round(importSeconds),
       // Near 0 the pool ran out and bounded labels_per_s.
       unlabeled_items_left: annotations.unlabeledItems,
-      logs,
+      // Relative to the run's temporary directory (printed at the start): no machine path in the result.
+      logs: Object.fromEntries(Object.entries(logs).map(([name, file]) => [name, relative(runDir, file)])),
     };
     if (mode === 'api_only') {
       return { ...common, errors: load.errors, detail: { ...loadDetail, rss_mb_max: rssMb } };

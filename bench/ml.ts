@@ -2,9 +2,10 @@
  * bench:ml: training and scoring throughput of the MNIST MLP (784-256-128-10) on every backend present, next
  * to a plain tf.layers model.fit/predict baseline measured in the same run; then the default text model (fit
  * seconds, weights, holdout accuracy: 1,000 SpamAssassin e-mails to fit, the other 5,046 to score, seeds
- * 0-2) next to the one it replaced. Writes bench/results/ml.json. `--no-text-before` skips the (minutes-long) old text model and keeps its
- * figures from the previous results file; `--text-only` measures only the text models and keeps the
- * throughput figures of the file.
+ * 0-2) next to the one it replaced; then the width knob (`width_knob`: train time and accuracy of the image
+ * default at widths 1, 1/2, 1/4 on 2,000 MNIST labels). Writes bench/results/ml.json. `--no-text-before` skips the
+ * (minutes-long) old text model and keeps its figures from the previous results file; `--text-only` and
+ * `--width-only` measure only the text models or only the width knob and keep the other figures of the file.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -27,6 +28,7 @@ import { loadMnist } from './ml-support/data';
 import { progressBar } from './ml-support/progress';
 import { spamTextSplit } from './ml-support/spam';
 import { measureTextModel, type TextModelFigures } from './ml-support/text-model';
+import { measureWidthKnob, WIDTH_KNOB_FITS, type WidthKnobReport } from './ml-support/width-knob';
 
 // Per-sample training cost: forward 2*MACs, backward 4*MACs (input and weight gradients).
 const MACS = 784 * 256 + 256 * 128 + 128 * 10;
@@ -225,14 +227,17 @@ async function measureText(
 
 async function main() {
   const args = parseArgs();
-  // --text-only: measure the text model again and keep the throughput figures of the file as they are.
+  // --text-only / --width-only: measure that part again and keep the other figures of the file as they are.
   const textOnly = args.has('text-only');
+  const widthOnly = args.has('width-only');
   const started = Date.now();
   const file = join(__dirname, 'results', 'ml.json');
   const previous = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { text?: TextReport })
     : null;
-  if (textOnly && !previous) throw new Error(`--text-only updates ${file}, which does not exist yet`);
+  if ((textOnly || widthOnly) && !previous) {
+    throw new Error(`--text-only and --width-only update ${file}, which does not exist yet`);
+  }
   const present: string[] = [];
   const skipped: Record<string, string> = {};
   for (const candidate of BACKEND_CANDIDATES) {
@@ -245,6 +250,16 @@ async function main() {
   }
   const best = await resolveBackend();
   const results: BackendResult[] = [];
+  // The text model and the width knob on wasm (the CPU backend a trainer without a native build runs on)
+  // unless ML_BACKEND says.
+  const modelBackend = process.env.ML_BACKEND ?? (present.includes('wasm') ? 'wasm' : best.backend);
+  if (widthOnly) {
+    const width_knob = await widthKnob(modelBackend);
+    writeFileSync(file, JSON.stringify({ ...previous, width_knob }, null, 2) + '\n');
+    console.log(JSON.stringify(width_knob.widths, null, 2));
+    console.log(`wrote ${file}`);
+    return;
+  }
   if (!textOnly) {
     const bar = progressBar(present.length * 4, 'bench:ml');
     for (const candidate of present) {
@@ -253,11 +268,9 @@ async function main() {
     }
     bar.stop();
   }
-  // The text model on wasm (the CPU backend a trainer without a native build runs on) unless ML_BACKEND says.
-  const textBackend = process.env.ML_BACKEND ?? (present.includes('wasm') ? 'wasm' : best.backend);
   const withBefore = !args.has('no-text-before');
-  console.log(`bench:ml text model on ${textBackend}${withBefore ? ' (the old one takes minutes)' : ''}`);
-  const text = await measureText(textBackend, withBefore, previous?.text ?? null);
+  console.log(`bench:ml text model on ${modelBackend}${withBefore ? ' (the old one takes minutes)' : ''}`);
+  const text = await measureText(modelBackend, withBefore, previous?.text ?? null);
   const textKeys = {
     text_fit_1000_s: text.after.fit_s,
     text_weights_mb: text.after.weights_mb,
@@ -266,6 +279,7 @@ async function main() {
     text_before_weights_mb: text.before?.weights_mb ?? null,
     text_before_holdout_accuracy: text.before?.holdout_accuracy_mean ?? null,
   };
+  const width_knob = textOnly ? null : await widthKnob(modelBackend);
   const primary = results.find((r) => r.backend === best.backend) ?? results[0];
   const report = textOnly
     ? { ...previous, ...textKeys, text }
@@ -284,13 +298,23 @@ async function main() {
         resolved: best,
         skipped_backends: skipped,
         text,
+        width_knob,
         machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', node: process.version },
         seconds: Math.round((Date.now() - started) / 1000),
       };
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   if (results.length) console.log(JSON.stringify(results, null, 2));
   console.log(JSON.stringify({ after: text.after, before: text.before }, null, 2));
+  if (width_knob) console.log(JSON.stringify({ width_knob: width_knob.widths }, null, 2));
   console.log(`wrote ${file}`);
+}
+
+async function widthKnob(backend: string): Promise<WidthKnobReport> {
+  await resolveBackend({ prefer: backend as (typeof BACKEND_CANDIDATES)[number] });
+  const bar = progressBar(WIDTH_KNOB_FITS, `bench:ml width knob on ${backend}`);
+  const report = await measureWidthKnob(() => bar.tick());
+  bar.stop();
+  return report;
 }
 
 main().catch((err) => {

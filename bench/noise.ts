@@ -3,12 +3,12 @@
  * 5-fold out-of-sample probabilities, and measure how many flips come first. Writes bench/results/noise-<dataset>.json.
  * `--tune` (spam): grid-search the label-issue model on the tuning seeds instead and write noise-spam-tuning.json;
  * the benchmark run then records that grid in its protocol. `--seeds a,b,c` runs other seeds (into another file).
+ * `--e2e [--seed s]`: the same protocol through the product, on a server of its own (bench/noise-e2e.ts), one seed
+ * (0 by default), into noise-<dataset>-e2e.json.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createRng,
-  deriveSeed,
   type FeatureMatrix,
   findLabelIssues,
   type IssueRanking,
@@ -16,11 +16,21 @@ import {
   type ModelSpec,
   outOfSampleProbabilities,
   resolveBackend,
-  sampleIndices,
   takeRows,
 } from '@labelloop/ml';
+import { runNoiseE2e } from './noise-e2e';
 import { parseArgs } from './ml-support/args';
 import { loadMnist } from './ml-support/data';
+import {
+  flipLabels,
+  NOISE_DATASETS,
+  NOISE_RATE,
+  type NoiseDataset,
+  noiseDataset,
+  sampleRows,
+  type Scores,
+  scoreRanking as scoreIsFlip,
+} from './ml-support/noisy-labels';
 import { progressBar } from './ml-support/progress';
 import { spamData } from './ml-support/spam';
 import {
@@ -30,7 +40,6 @@ import {
   SPAM_ISSUES_TUNING_SEEDS,
 } from './ml-support/specs';
 
-const NOISE_RATE = 0.1;
 const FOLDS = 5;
 /** The benchmark seeds: never used to choose anything. */
 const SEEDS = [0, 1, 2];
@@ -54,16 +63,16 @@ interface Setup {
   sample: (seed: number) => { features: FeatureMatrix; labels: Int32Array };
 }
 
-function setup(dataset: 'mnist' | 'spam'): Setup {
+function setup(dataset: NoiseDataset): Setup {
+  const { n, numClasses } = NOISE_DATASETS[dataset];
   if (dataset === 'mnist') {
     const train = loadMnist('train');
-    const n = 5000;
     return {
       n,
-      numClasses: 10,
+      numClasses,
       spec: MNIST_MODEL,
       sample: (seed) => {
-        const rows = sampleIndices(train.features.rows, n, createRng(deriveSeed(seed, 1)));
+        const rows = sampleRows(dataset, seed);
         return {
           features: takeRows(train.features, rows),
           labels: Int32Array.from(rows, (r) => train.labels[r]),
@@ -71,16 +80,13 @@ function setup(dataset: 'mnist' | 'spam'): Setup {
       },
     };
   }
-  const emailsTotal = 6046;
-  const n = 2000;
   return {
     n,
-    numClasses: 2,
+    numClasses,
     spec: SPAM_ISSUES_MODEL,
     // Featurize (fit IDF on) exactly the sampled e-mails, as a project holding only those would.
     sample: (seed) => {
-      const rows = sampleIndices(emailsTotal, n, createRng(deriveSeed(seed, 1)));
-      const d = spamData(rows);
+      const d = spamData(sampleRows(dataset, seed));
       return { features: d.features, labels: d.labels };
     },
   };
@@ -89,27 +95,14 @@ function setup(dataset: 'mnist' | 'spam'): Setup {
 /** The seed's sample with 10% of its labels flipped (seeded) to a uniformly random other class. */
 function noisySample(s: Setup, seed: number) {
   const { features, labels: truth } = s.sample(seed);
-  const rng = createRng(deriveSeed(seed, 2));
-  const noisy = Int32Array.from(truth);
-  const flips = new Set(sampleIndices(s.n, Math.round(s.n * NOISE_RATE), rng));
-  for (const i of flips) noisy[i] = (truth[i] + 1 + Math.floor(rng() * (s.numClasses - 1))) % s.numClasses;
-  return { features, noisy, flips };
-}
-
-interface Scores {
-  precision_at_k: number;
-  recall_at_2k: number;
-  auroc: number;
+  return { features, ...flipLabels(truth, s.numClasses, seed) };
 }
 
 function scoreRanking(report: LabelIssueReport, flips: Set<number>): Scores {
-  const k = flips.size;
-  const isFlip = report.ranked.map((issue) => flips.has(issue.index));
-  return {
-    precision_at_k: isFlip.slice(0, k).filter(Boolean).length / k,
-    recall_at_2k: isFlip.slice(0, 2 * k).filter(Boolean).length / k,
-    auroc: aurocFromRanking(isFlip),
-  };
+  return scoreIsFlip(
+    report.ranked.map((issue) => flips.has(issue.index)),
+    flips.size,
+  );
 }
 
 const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(4);
@@ -202,8 +195,8 @@ function tuningRecord(dataset: 'mnist' | 'spam', spec: ModelSpec) {
 
 async function main() {
   const args = parseArgs();
-  const dataset = args.get('dataset') ?? 'mnist';
-  if (dataset !== 'mnist' && dataset !== 'spam') throw new Error('--dataset mnist|spam');
+  const dataset = noiseDataset(args.get('dataset'));
+  if (args.has('e2e')) return runNoiseE2e(dataset, Number(args.get('seed') ?? SEEDS[0]));
   const repeats = Number(args.get('repeats') ?? 1);
   const started = Date.now();
   const backend = await resolveBackend();
@@ -275,19 +268,6 @@ async function main() {
   const name = isOfficial ? `noise-${dataset}` : `noise-${dataset}-seeds-${seeds.join('-')}`;
   writeFileSync(join(__dirname, 'results', `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   console.log(JSON.stringify({ ...result, protocol: undefined, per_seed: undefined }, null, 2));
-}
-
-/** AUROC of a ranking (most suspicious first) against positives, by the Mann-Whitney count. */
-function aurocFromRanking(isPositive: boolean[]): number {
-  let negativesBelow = 0;
-  let pairs = 0;
-  const positives = isPositive.filter(Boolean).length;
-  const negatives = isPositive.length - positives;
-  for (let i = isPositive.length - 1; i >= 0; i--) {
-    if (isPositive[i]) pairs += negativesBelow;
-    else negativesBelow++;
-  }
-  return positives && negatives ? pairs / (positives * negatives) : 0;
 }
 
 main().catch((err) => {

@@ -365,6 +365,28 @@ describe('dataset versions', () => {
     }
   });
 
+  it("reads a version's labeled items in pages that add up to the whole set, in id order", async () => {
+    const datasets = t.app.get(DatasetVersionsRepository);
+    const version = await datasets.freeze(projectId, 'training', 'trainer');
+    for (const split of ['pool', 'holdout'] as const) {
+      const whole = await datasets.labeledItems(projectId, version, split);
+      const paged = [];
+      for (let after: string | null = null; ;) {
+        const page = await datasets.labeledItemsPage(projectId, version, split, after, 2);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(2);
+        paged.push(...page);
+        after = page[page.length - 1].id;
+      }
+      expect(paged).toEqual(whole);
+    }
+    // The items labeled so far (a retracted one is unlabeled), split over pool and holdout.
+    expect(
+      (await datasets.labeledItems(projectId, version, 'pool')).length +
+        (await datasets.labeledItems(projectId, version, 'holdout')).length,
+    ).toBeGreaterThan(2);
+  });
+
   describe('bad input: a clear 4xx and nothing written', () => {
     let otherVersion: string;
 

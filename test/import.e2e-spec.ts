@@ -57,8 +57,9 @@ describe('item import', () => {
       projectId = await createProject(t, { name: 'bulk', holdoutFraction: 0.2, seed: 42 });
     });
 
-    // Tasks are a bounded cold-start queue (COLD_START_QUEUE_SIZE), topped up as annotators lease.
-    const queued = () => Math.min(COUNT, t.config.tasks.coldStartQueueSize);
+    // Tasks are a bounded cold-start queue (COLD_START_QUEUE_SIZE) of pool items plus the holdout's share of
+    // it (holdoutFraction 0.2), topped up as annotators lease.
+    const queued = () => Math.ceil(1.2 * t.config.tasks.coldStartQueueSize);
 
     it('creates every item and fills the task queue, well past the JSON body limit', async () => {
       expect(Buffer.byteLength(ndjson(items))).toBeGreaterThan(10 * BODY_LIMIT_BYTES);

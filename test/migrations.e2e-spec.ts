@@ -156,7 +156,13 @@ describe('SQL migrations and schema.prisma', () => {
         givenLabel: 'a',
         suggestedLabel: 'b',
         score: 0.9,
+        rank: 1,
+        flagged: true,
       },
+    });
+    await prisma.stopSetItem.create({ data: { projectId: project.id, itemId: item.id } });
+    await prisma.stopSetPrediction.create({
+      data: { modelVersionId: model.id, itemId: item.id, label: 'b' },
     });
     const key = await prisma.apiKey.create({
       data: {
@@ -184,7 +190,8 @@ describe('SQL migrations and schema.prisma', () => {
       include: {
         items: { include: { annotations: true, task: true, prediction: true, suspect: true } },
         datasetVersions: { include: { parent: true, children: true, modelVersions: true } },
-        modelVersions: true,
+        modelVersions: { include: { stopSetPredictions: true } },
+        stopSetItems: true,
         apiKeys: { include: { idempotentRequests: true } },
       },
     });
@@ -201,6 +208,10 @@ describe('SQL migrations and schema.prisma', () => {
     expect(full.items[0].suspect?.suggestedLabel).toBe('b');
     expect(full.datasetVersions.find((v) => v.number === 2)?.parent?.id).toBe(version.id);
     expect(full.modelVersions[0]).toMatchObject({ promoted: true, runId: 'run-1' });
+    expect(full.modelVersions[0].stopSetPredictions).toEqual([
+      { modelVersionId: model.id, itemId: item.id, label: 'b' },
+    ]);
+    expect(full.stopSetItems).toEqual([{ projectId: project.id, itemId: item.id }]);
     expect(full.apiKeys[0].idempotentRequests[0].statusCode).toBe(201);
 
     // Deleting the project removes everything under it (ON DELETE CASCADE in the SQL).

@@ -109,8 +109,9 @@ describe('model bundles', () => {
     const expected = await source.call('POST', `/v1/models/${model.id}/predict`, { inputs });
     expect(expected.status).toBe(200);
 
-    // The same label set in another order is compatible: predictions name their labels.
-    const projectId = await modelProject(target, { labels: ['pos', 'neg'] });
+    // The same label set in another order is compatible: predictions name their labels. No holdout: every item
+    // is in the pool the imported model ranks.
+    const projectId = await modelProject(target, { labels: ['pos', 'neg'], holdoutFraction: 0 });
     await target.call('POST', `/v1/projects/${projectId}/items`, unlabeledRows(20));
     const imported = await upload(target, projectId, bundle);
     expect(imported.status).toBe(201);

@@ -86,15 +86,31 @@ describe('model registry', () => {
 
     const scoring = await scoringSettled(t, projectId);
     expect(scoring.failedReason).toBeUndefined();
-    expect(scoring.returnvalue).toMatchObject({ modelVersionId: first.id, scored: 30 });
+    // Every unlabeled pool item (the holdout's are never scored).
+    const [pool] = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM items WHERE project_id = $1 AND split = 'pool' AND label IS NULL`,
+      [projectId],
+    );
+    expect(scoring.returnvalue).toMatchObject({ modelVersionId: first.id, scored: pool.n });
     const [byModel] = await t.db.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM predictions WHERE project_id = $1 AND model_version_id = $2',
       [projectId, first.id],
     );
-    expect(byModel.n).toBe(30);
+    expect(byModel.n).toBe(pool.n);
     const tasks = await t.call('GET', `/v1/projects/${projectId}/tasks/next?limit=3`);
     expect(tasks.body.data).toHaveLength(3);
-    for (const task of tasks.body.data) expect(['neg', 'pos']).toContain(task.preLabel.label);
+    const holdout = new Set(
+      (
+        await t.db.query<{ id: string }>(`SELECT id FROM items WHERE project_id = $1 AND split = 'holdout'`, [
+          projectId,
+        ])
+      ).map((row) => row.id),
+    );
+    for (const task of tasks.body.data) {
+      // Holdout items get their share of the lease, without a pre-label.
+      if (holdout.has(task.itemId)) expect(task.preLabel).toBeNull();
+      else expect(['neg', 'pos']).toContain(task.preLabel.label);
+    }
 
     expect((await t.call('POST', '/v1/models/00000000-0000-4000-8000-000000000000/promote')).status).toBe(
       404,
@@ -106,9 +122,15 @@ describe('model registry', () => {
     const reads = jest.spyOn(store, 'get');
     const artifactReads = () =>
       reads.mock.calls.filter(([key]) => key.startsWith(`projects/${projectId}/models/${first.id}/`)).length;
+    // An unlabeled pool item, which the scorer scored.
+    const [{ external_id: scoredId }] = await t.db.query<{ external_id: string }>(
+      `SELECT external_id FROM items WHERE project_id = $1 AND split = 'pool' AND label IS NULL
+       ORDER BY external_id LIMIT 1`,
+      [projectId],
+    );
     const response = await t.call('POST', `/v1/models/${first.id}/predict`, {
       inputs: [
-        { features: unlabeled[0].features },
+        { features: unlabeled.find((row) => row.externalId === scoredId)!.features },
         { features: features(7, 'neg') },
         { features: features(8, 'pos') },
       ],
@@ -125,8 +147,8 @@ describe('model registry', () => {
     expect(pos.label).toBe('pos');
     const [stored] = await t.db.query<{ probabilities: number[] }>(
       `SELECT p.probabilities FROM predictions p JOIN items i ON i.id = p.item_id
-       WHERE i.project_id = $1 AND i.external_id = 'pool-0' AND p.model_version_id = $2`,
-      [projectId, first.id],
+       WHERE i.project_id = $1 AND i.external_id = $3 AND p.model_version_id = $2`,
+      [projectId, first.id, scoredId],
     );
     stored.probabilities.forEach((value, c) => expect(pool.probabilities[c]).toBeCloseTo(value, 5));
 

@@ -58,7 +58,8 @@ describe('scoring', () => {
       holdoutFraction: 0.2,
       seed: 11,
       modelSpec: { architecture: 'linear', epochs: 30, learningRate: 0.05 },
-      acquisitionSpec: { batchSize: 30 },
+      // The ranked part of the queue alone: no lease share for holdout items (test/queue-sampling.e2e-spec.ts).
+      acquisitionSpec: { batchSize: 30, holdoutShare: 0 },
     });
     const imported = await t.call('POST', `/v1/projects/${projectId}/items`, [...labeled, ...unlabeled]);
     expect(imported.body).toMatchObject({ created: 190 });
@@ -182,10 +183,11 @@ describe('scoring', () => {
     expect((await t.call('GET', `/v1/projects/${projectId}/jobs?queue=mail`)).status).toBe(400);
     const perClass = await t.db.query<{ pre_label: string; n: number }>(
       `SELECT pre_label, count(*)::int AS n FROM tasks
-       WHERE project_id = $1 AND status = 'open' GROUP BY pre_label ORDER BY pre_label`,
+       WHERE project_id = $1 AND status = 'open' AND NOT holdout GROUP BY pre_label ORDER BY pre_label`,
       [projectId],
     );
-    // Dealt round-robin over the predicted classes: as many pre-labeled neg as pos.
+    // Dealt round-robin over the predicted classes: as many pre-labeled neg as pos (the ranked part of the queue;
+    // the holdout's part has no pre-labels).
     expect(perClass).toEqual([
       { pre_label: 'neg', n: 10 },
       { pre_label: 'pos', n: 10 },

@@ -1,8 +1,9 @@
 import { JobQueues } from '@labelloop/queue';
 import { createKey, createProject, startTestApp, type TestApp } from './support/app';
 
-// After a promotion the suspects job (same process, role all) ranks the labeled pool by how likely each label
-// is wrong; planted flips in two well-separated clusters come out on top with the other cluster's label.
+// After a promotion the suspects job (same process, role all) ranks the whole labeled pool by how likely each
+// label is wrong; planted flips in two well-separated clusters come out on top with the other cluster's label,
+// and an item relabeled since drops out of the list.
 describe('suspects', () => {
   let t: TestApp;
 
@@ -23,6 +24,14 @@ describe('suspects', () => {
     return { externalId, features: [x, jitter(i + 500)], label, truth };
   });
 
+  interface Ranked {
+    itemId: string;
+    externalId: string;
+    rank: number;
+    score: number;
+    flagged: boolean;
+  }
+
   async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -33,7 +42,7 @@ describe('suspects', () => {
     }
   }
 
-  it('lists planted label flips first with the right suggestion, and drops an item once relabeled', async () => {
+  it('ranks every examined item (paged by rank, flagged as a filter), planted flips first with the right suggestion', async () => {
     const projectId = await createProject(t, {
       inputKind: 'tabular',
       labels: ['neg', 'pos'],
@@ -58,6 +67,39 @@ describe('suspects', () => {
     expect(job.progress).toEqual({ fold: 5, folds: 5 });
 
     const viewer = await createKey(t, 'viewer', projectId);
+
+    // The whole ranking: every examined item once, by score, page after page through the cursor.
+    const readAll = async (query: string) => {
+      const rows: Ranked[] = [];
+      let cursor: number | null = null;
+      do {
+        const page = await t.call(
+          'GET',
+          `/v1/projects/${projectId}/suspects?limit=7${query}${cursor === null ? '' : `&cursor=${cursor}`}`,
+          undefined,
+          viewer,
+        );
+        expect(page.status).toBe(200);
+        rows.push(...page.body.data);
+        cursor = page.body.nextCursor;
+      } while (cursor !== null);
+      return rows;
+    };
+    const ranking = await readAll('');
+    expect(ranking).toHaveLength(job.returnvalue.examined);
+    expect(new Set(ranking.map((s) => s.externalId))).toEqual(new Set(items.map((i) => i.externalId)));
+    expect(ranking.map((s) => s.rank)).toEqual(ranking.map((_, i) => i + 1));
+    const allScores = ranking.map((s) => s.score);
+    expect(allScores).toEqual([...allScores].sort((a, b) => b - a));
+    // Flagged is a threshold on that ranking: its own list is the flagged part of it, in the same order.
+    const flaggedOnly = await readAll('&flagged=true');
+    expect(flaggedOnly.length).toBe(job.returnvalue.flagged);
+    expect(flaggedOnly.length).toBeGreaterThan(0);
+    expect(flaggedOnly).toEqual(ranking.filter((s) => s.flagged));
+    expect(await readAll('&flagged=false')).toEqual(ranking.filter((s) => !s.flagged));
+    const badCursor = await t.call('GET', `/v1/projects/${projectId}/suspects?cursor=abc`, undefined, viewer);
+    expect(badCursor.status).toBe(400);
+
     const listed = await t.call('GET', `/v1/projects/${projectId}/suspects?limit=8`, undefined, viewer);
     expect(listed.status).toBe(200);
     const top = listed.body.data as {

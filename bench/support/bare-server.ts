@@ -93,8 +93,18 @@ async function serve(): Promise<void> {
     return caller;
   }
 
-  const lease = (projectId: string, owner: string, limit: number) =>
-    pool.query({ name: 'tasks.lease', text: LEASE_SQL, values: [projectId, owner, leaseSeconds, limit] });
+  const lease = (
+    projectId: string,
+    owner: string,
+    limit: number,
+    holdout: number | null,
+    refilled: boolean,
+  ) =>
+    pool.query({
+      name: 'tasks.lease',
+      text: LEASE_SQL,
+      values: [projectId, owner, leaseSeconds, limit, holdout, refilled],
+    });
 
   const app = Fastify({ logger: false });
   app.get('/health', async () => ({ status: 'ok' }));
@@ -106,7 +116,7 @@ async function serve(): Promise<void> {
       if (!caller) return reply.code(401).send({ message: 'unknown API key' });
       const projectId = request.params.id;
       const limit = Number(request.query.limit ?? 1);
-      let rows = (await lease(projectId, caller.keyId, limit)).rows;
+      let rows = (await lease(projectId, caller.keyId, limit, null, false)).rows;
       if (rows.length < limit) {
         // The service's top-up of a short queue (TasksRepository.topUpQueue), in the same transaction shape.
         const client = await pool.connect();
@@ -121,7 +131,16 @@ async function serve(): Promise<void> {
         } finally {
           client.release();
         }
-        if (added > 0) rows = rows.concat((await lease(projectId, caller.keyId, limit - rows.length)).rows);
+        if (added > 0) {
+          // The holdout tasks the first lease was short of, then anything left (TasksService.next).
+          const heldBack =
+            rows.length === 0
+              ? null
+              : Math.max(0, rows[0].holdout_wanted - rows.filter((r) => r.holdout).length);
+          rows = rows.concat(
+            (await lease(projectId, caller.keyId, limit - rows.length, heldBack, true)).rows,
+          );
+        }
       }
       return {
         data: rows.map((row) => ({

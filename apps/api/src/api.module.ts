@@ -12,6 +12,8 @@ import { IdempotentWrites } from './common/idempotent-writes';
 import { ItemsImportService } from './items/items-import.service';
 import { ItemsController } from './items/items.controller';
 import { ItemsService } from './items/items.service';
+import { LearningCurveController } from './learning-curve/learning-curve.controller';
+import { LearningCurveService } from './learning-curve/learning-curve.service';
 import { ModelBundlesService } from './models/model-bundles.service';
 import { ModelServingService } from './models/model-serving.service';
 import { ModelsController } from './models/models.controller';
@@ -46,6 +48,7 @@ import { LABEL_STUDIO_CONTROLLERS, LABEL_STUDIO_PROVIDERS } from './label-studio
     ...LABEL_STUDIO_CONTROLLERS,
     VersionsController,
     ModelsController,
+    LearningCurveController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -66,6 +69,7 @@ import { LABEL_STUDIO_CONTROLLERS, LABEL_STUDIO_PROVIDERS } from './label-studio
     ModelsService,
     ModelBundlesService,
     ModelServingService,
+    LearningCurveService,
     ...LABEL_STUDIO_PROVIDERS,
   ],
   exports: [ApiKeyService, ModelServingService],

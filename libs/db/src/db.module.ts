@@ -17,6 +17,8 @@ import { DatasetVersionsRepository } from './repositories/dataset-versions.repos
 import { ModelsRepository } from './repositories/models.repository';
 import { PredictionsRepository } from './repositories/predictions.repository';
 import { SuspectsRepository } from './repositories/suspects.repository';
+import { StopSetRepository } from './repositories/stop-set.repository';
+import { LearningCurveRepository } from './repositories/learning-curve.repository';
 import { LabelStudioConnectorsRepository } from './repositories/label-studio-connectors.repository';
 import { LabelStudioEventsRepository } from './repositories/label-studio-events.repository';
 import { LabelStudioAnnotationsRepository } from './repositories/label-studio-annotations.repository';
@@ -34,6 +36,8 @@ const repositories = [
   ModelsRepository,
   PredictionsRepository,
   SuspectsRepository,
+  StopSetRepository,
+  LearningCurveRepository,
   LabelStudioConnectorsRepository,
   LabelStudioEventsRepository,
   LabelStudioAnnotationsRepository,

@@ -15,6 +15,8 @@ export * from './repositories/dataset-versions.repository';
 export * from './repositories/models.repository';
 export * from './repositories/predictions.repository';
 export * from './repositories/suspects.repository';
+export * from './repositories/stop-set.repository';
+export * from './repositories/learning-curve.repository';
 export * from './repositories/label-studio-connectors.repository';
 export * from './repositories/label-studio-events.repository';
 export * from './repositories/label-studio-annotations.repository';

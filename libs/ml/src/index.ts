@@ -18,6 +18,7 @@ export {
   DEFAULT_ACQUISITION,
   defaultModelSpec,
   type DiversityMethod,
+  IMAGE_MODEL_DEFAULTS,
   type ModelInputKind,
   type ModelSpec,
   modelSpec,
@@ -69,6 +70,7 @@ export {
 } from './acquisition/uncertainty';
 export { kCenterGreedy, kMeansPlusPlus } from './acquisition/diversity';
 export { balancedOrder, coldStart, selectBatch, type SelectInput, topIndices } from './acquisition/select';
+export { randomScore } from './acquisition/random-order';
 export {
   findLabelIssues,
   type IssueRanking,
@@ -102,4 +104,31 @@ export {
   type UnpackedBundle,
   unpackBundle,
 } from './bundle';
-export { createRng, deriveSeed, permutation, type Rng, sampleIndices, shuffleInPlace } from './random';
+export {
+  createRng,
+  deriveSeed,
+  hashString,
+  permutation,
+  type Rng,
+  sampleIndices,
+  shuffleInPlace,
+} from './random';
+export {
+  type CurvePoint,
+  fitPowerLaw,
+  forecastAccuracy,
+  type ForecastOptions,
+  type LearningCurveForecast,
+  MIN_FORECAST_POINTS,
+  type PowerLaw,
+  predictAccuracy,
+  WEIGHT_POWER,
+} from './forecast';
+export {
+  type Agreement,
+  type PredictionPair,
+  predictionAgreement,
+  STOP_KAPPA,
+  STOP_WINDOW,
+  stopIndex,
+} from './stopping';

@@ -25,6 +25,27 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
   return h & 0x7fffffff;
 }
 
+/**
+ * A fast, stable 32-bit hash of a string (an id, a key) for seeded decisions that must not follow the order of
+ * the keys: FNV-1a, then MurmurHash3's finalizer. FNV-1a alone leaves keys that differ in their last characters
+ * (`item-0001`, `item-0002`, ...) in clusters: a 20 % holdout of 300 such ids got 10 items, and the first 200 of
+ * a 2,000-item seeded order came from 7 to 10 of its 20 blocks of 100. The finalizer spreads every input bit
+ * over the whole value.
+ */
+export function hashString(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
+}
+
 export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));

@@ -1,10 +1,16 @@
-import { defaultModelSpec, modelSpec, TEXT_MODEL_DEFAULTS } from './spec';
+import { defaultModelSpec, IMAGE_MODEL_DEFAULTS, modelSpec, TEXT_MODEL_DEFAULTS } from './spec';
 
 describe('defaultModelSpec', () => {
-  it('gives text projects the text defaults and other kinds the generic ones', () => {
+  it('gives text and image projects their defaults and tables the generic ones', () => {
     expect(defaultModelSpec('text')).toEqual(modelSpec({ ...TEXT_MODEL_DEFAULTS }));
     expect(defaultModelSpec('text')).toMatchObject({ architecture: 'linear', hiddenUnits: [] });
-    expect(defaultModelSpec('image')).toEqual(modelSpec());
+    expect(defaultModelSpec('image')).toEqual(modelSpec({ ...IMAGE_MODEL_DEFAULTS }));
+    expect(defaultModelSpec('image')).toMatchObject({
+      architecture: 'mlp',
+      hiddenUnits: [256, 128],
+      patience: 0,
+      learningRateDecay: 'cosine',
+    });
     expect(defaultModelSpec('tabular', { seed: 3 })).toEqual(modelSpec({ seed: 3 }));
   });
 
@@ -19,5 +25,15 @@ describe('defaultModelSpec', () => {
       modelSpec({ architecture: 'mlp', seed: 1 }),
     );
     expect(defaultModelSpec('text', { architecture: 'mlp', hiddenUnits: [32] }).hiddenUnits).toEqual([32]);
+    expect(defaultModelSpec('image', { architecture: 'cnn' })).toEqual(modelSpec({ architecture: 'cnn' }));
+  });
+
+  it('keeps the image defaults under the fields an image project set', () => {
+    expect(defaultModelSpec('image', { architecture: 'mlp', hiddenUnits: [64], patience: 3 })).toMatchObject({
+      hiddenUnits: [64],
+      patience: 3,
+      learningRateDecay: 'cosine',
+      learningRate: IMAGE_MODEL_DEFAULTS.learningRate,
+    });
   });
 });

@@ -5,10 +5,10 @@ import { textConfig } from './featurizers/text';
 import { Classifier } from './models/classifier';
 import { evaluate } from './metrics';
 import { predictProbabilities, scorePool, scoreRows } from './scoring';
-import { acquisitionSpec, modelSpec } from './spec';
+import { acquisitionSpec, defaultModelSpec, modelSpec } from './spec';
 import { blobs } from './test-data';
 import { tf } from './tf';
-import { classWeights, trainClassifier } from './train';
+import { classWeights, learningRateAt, trainClassifier } from './train';
 
 beforeAll(() => resolveBackend({ prefer: 'cpu' }));
 
@@ -122,6 +122,54 @@ describe('trainClassifier', () => {
       a.model.dispose();
       b.model.dispose();
     }
+  });
+
+  it('trains the image default on every labeled row for its fixed epochs, without a validation slice', async () => {
+    const { features, labels } = blobs(100, 3, 5, 5);
+    const image = defaultModelSpec('image', { hiddenUnits: [16, 8], seed: 3 });
+    const res = await trainClassifier({ features, labels, numClasses: 3, spec: image });
+    expect(res.validationRows).toBe(0);
+    expect(res.trainRows).toBe(300);
+    expect(res.history).toHaveLength(image.epochs);
+    expect(res.bestEpoch).toBe(image.epochs - 1);
+    expect(evaluate(predictProbabilities(res.model, features), labels, 3).accuracy).toBeGreaterThan(0.95);
+    res.model.dispose();
+  });
+
+  it('anneals the learning rate by a cosine from the spec rate to 0 over the planned steps', () => {
+    const cosine = modelSpec({ learningRate: 0.004, learningRateDecay: 'cosine' });
+    expect(learningRateAt(cosine, 0, 100)).toBeCloseTo(0.004, 10);
+    expect(learningRateAt(cosine, 50, 100)).toBeCloseTo(0.002, 10);
+    expect(learningRateAt(cosine, 99, 100)).toBeLessThan(0.004 * 0.001);
+    const constant = modelSpec({ learningRate: 0.004, learningRateDecay: 'none' });
+    expect([0, 50, 99].map((step) => learningRateAt(constant, step, 100))).toEqual([0.004, 0.004, 0.004]);
+  });
+
+  it('steps the optimizer at the annealed rates, over the steps maxSteps leaves', async () => {
+    const { features, labels } = blobs(40, 3, 5, 2, 1.5);
+    const rates: number[] = [];
+    const applyGradients = jest
+      .spyOn(tf.AdamOptimizer.prototype, 'applyGradients')
+      .mockImplementation(function (this: { learningRate: number }) {
+        rates.push(this.learningRate);
+      });
+    try {
+      // 120 rows at batch 16 = 8 steps an epoch; 15 epochs would be 120 steps, maxSteps cuts them to 50.
+      const res = await trainClassifier({
+        features,
+        labels,
+        numClasses: 3,
+        spec: { ...spec, patience: 0, learningRate: 0.01, learningRateDecay: 'cosine', maxSteps: 50 },
+      });
+      res.model.dispose();
+    } finally {
+      applyGradients.mockRestore();
+    }
+    expect(rates).toHaveLength(50);
+    expect(rates[0]).toBeCloseTo(0.01, 10);
+    expect(rates[25]).toBeCloseTo(0.005, 10);
+    expect(rates[49]).toBeLessThan(0.01 * 0.01);
+    expect(rates.every((r, i) => i === 0 || r < rates[i - 1])).toBe(true);
   });
 
   it('weights classes by inverse frequency', () => {

@@ -94,8 +94,9 @@ export async function trainClassifier(input: TrainInput): Promise<TrainResult> {
     Math.max(spec.epochs, Math.ceil(spec.minSteps / stepsPerEpoch)),
     Math.ceil(spec.maxSteps / stepsPerEpoch),
   );
-  let stepsLeft = spec.maxSteps;
-  const optimizer = tf.train.adam(spec.learningRate);
+  const plannedSteps = Math.min(epochs * stepsPerEpoch, spec.maxSteps);
+  let stepsDone = 0;
+  const optimizer = new ScheduledAdam(spec.learningRate);
   const vars = model.variables();
   const history: EpochLog[] = [];
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
@@ -105,7 +106,8 @@ export async function trainClassifier(input: TrainInput): Promise<TrainResult> {
       const perm = permutation(trainRows.length, rng).map((i) => trainRows[i]);
       let lossSum = tf.scalar(0);
       let seen = 0;
-      for (let step = 0; step < stepsPerEpoch && stepsLeft > 0; step++, stepsLeft--) {
+      for (let step = 0; step < stepsPerEpoch && stepsDone < plannedSteps; step++, stepsDone++) {
+        optimizer.setLearningRate(learningRateAt(spec, stepsDone, plannedSteps));
         const rows = perm.slice(step * spec.batchSize, (step + 1) * spec.batchSize);
         seen += rows.length;
         const dropoutSeed = deriveSeed(spec.seed, 2, epoch, step);
@@ -164,6 +166,23 @@ export async function trainClassifier(input: TrainInput): Promise<TrainResult> {
     trainRows: trainRows.length,
     validationRows: valRows.length,
   };
+}
+
+/** The step size of optimizer step `step` of `total`: constant, or cosine-annealed from the spec's rate to 0. */
+export function learningRateAt(spec: ModelSpec, step: number, total: number): number {
+  if (spec.learningRateDecay === 'none') return spec.learningRate;
+  return (spec.learningRate * (1 + Math.cos((Math.PI * step) / total))) / 2;
+}
+
+/** tfjs Adam reads its learning rate on every step; this lets the fit loop change it between steps. */
+class ScheduledAdam extends tf.AdamOptimizer {
+  constructor(learningRate: number) {
+    super(learningRate, 0.9, 0.999);
+  }
+
+  setLearningRate(rate: number): void {
+    this.learningRate = rate;
+  }
 }
 
 /** Inverse-frequency weights normalized so a balanced set gets 1 everywhere; absent classes get 0. */

@@ -11,6 +11,7 @@ export * from './model-input';
 export * from './pipeline.module';
 export * from './ranking';
 export * from './scoring-pipeline';
+export * from './stop-set-step';
 export * from './suspects-pipeline';
 export * from './training-pipeline';
 export * from './training-set';

@@ -7,7 +7,7 @@ import type {
 } from '@labelloop/db';
 import type { ObjectStore } from '@labelloop/storage';
 import { type ModelInput, modelInput, storedBytes } from './model-input';
-import { buildTrainingSet, type Split, type TrainingSet } from './training-set';
+import { buildTrainingSet, type Split, splitLabeled, type TrainingSet } from './training-set';
 
 export interface LabeledRow {
   item: LabeledItem;
@@ -15,29 +15,53 @@ export interface LabeledRow {
 }
 
 /**
- * A project's labels in a dataset version, as model inputs split into train (pool) and holdout. Shared by
- * training and label-issue detection so both see the same items the same way. With `poolSample`, the pool
- * side is a seeded sample of at most that many items (the holdout is always whole). Throws TrainingRefused
- * like buildTrainingSet.
+ * A project's labels in a dataset version, as model inputs split into train (pool) and holdout. With
+ * `samples`, each side is a seeded sample of at most that many items (a side without one is whole). Throws
+ * TrainingRefused like buildTrainingSet.
  */
 export async function loadLabeledSet(
   datasets: DatasetVersionsRepository,
   store: ObjectStore,
   project: ProjectRecord,
   version: VersionCut,
-  poolSample?: LabeledSample,
+  samples: { pool?: LabeledSample; holdout?: LabeledSample } = {},
 ): Promise<TrainingSet<LabeledRow>> {
-  const items = poolSample
-    ? [
-        ...(await datasets.labeledItems(project.id, version, 'pool', poolSample)),
-        ...(await datasets.labeledItems(project.id, version, 'holdout')),
-      ]
-    : await datasets.labeledItems(project.id, version);
+  const items =
+    samples.pool || samples.holdout
+      ? [
+          ...(await datasets.labeledItems(project.id, version, 'pool', samples.pool)),
+          ...(await datasets.labeledItems(project.id, version, 'holdout', samples.holdout)),
+        ]
+      : await datasets.labeledItems(project.id, version);
   const bytes = await storedBytes(store, items);
   return buildTrainingSet(project.labels, items, (item) => ({
     item,
     input: modelInput(project.inputKind, item.payload, bytes.get(item.id)),
   }));
+}
+
+/**
+ * A version's labeled pool items in pages of at most `pageSize`, as model inputs (labels not in the project's
+ * label set left out, like loadLabeledSet). For label sets too large to hold at once on the event loop: a
+ * project with 200,000 labels is hundreds of MB of row objects, whose garbage collection pauses the loop.
+ */
+export async function* labeledPoolPages(
+  datasets: DatasetVersionsRepository,
+  store: ObjectStore,
+  project: ProjectRecord,
+  version: VersionCut,
+  pageSize: number,
+): AsyncGenerator<Split<LabeledRow>> {
+  for (let after: string | null = null; ;) {
+    const items = await datasets.labeledItemsPage(project.id, version, 'pool', after, pageSize);
+    if (items.length === 0) return;
+    after = items[items.length - 1].id;
+    const bytes = await storedBytes(store, items);
+    yield splitLabeled(project.labels, items, (item) => ({
+      item,
+      input: modelInput(project.inputKind, item.payload, bytes.get(item.id)),
+    })).train;
+  }
 }
 
 /** The same split with the model inputs only. */

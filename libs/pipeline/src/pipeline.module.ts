@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { ComputePool } from './compute/compute-pool';
 import { ScoringPipeline } from './scoring-pipeline';
+import { StopSetStep } from './stop-set-step';
 import { SuspectsPipeline } from './suspects-pipeline';
 import { TrainingPipeline } from './training-pipeline';
 
@@ -10,7 +11,7 @@ import { TrainingPipeline } from './training-pipeline';
  */
 @Global()
 @Module({
-  providers: [ComputePool, TrainingPipeline, ScoringPipeline, SuspectsPipeline],
+  providers: [ComputePool, TrainingPipeline, ScoringPipeline, StopSetStep, SuspectsPipeline],
   exports: [ComputePool, TrainingPipeline, ScoringPipeline, SuspectsPipeline],
 })
 export class PipelineModule {}

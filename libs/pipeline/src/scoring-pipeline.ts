@@ -11,13 +11,14 @@ import {
   type RankedTask,
   TasksRepository,
 } from '@labelloop/db';
-import { type AcquisitionSpec, acquisitionSpec } from '@labelloop/ml';
+import { type AcquisitionSpec, acquisitionSpec, randomScore } from '@labelloop/ml';
 import { LOGGER, Metrics } from '@labelloop/observability';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { ComputePool } from './compute/compute-pool';
 import type { ModelRef } from './compute/messages';
 import { modelInput, type ModelInput, storedBytes } from './model-input';
 import { type Candidate, predictedClassRows, TopCandidates, topClass } from './ranking';
+import { StopSetStep } from './stop-set-step';
 
 /** Pool items read, scored and written per batch: bounds memory whatever the pool's size. */
 export const PAGE_SIZE = 500;
@@ -69,6 +70,16 @@ const NOTHING: ScoringResult = {
   timings: { loadMs: 0, scoreMs: 0, chooseMs: 0, rewriteMs: 0 },
 };
 
+/** A chosen candidate as a queue task: its acquisition score is the priority, the model's guess the pre-label. */
+function rankedTask(candidate: Candidate): RankedTask {
+  return {
+    itemId: candidate.itemId,
+    priority: candidate.score,
+    preLabel: candidate.label,
+    preLabelProb: candidate.probability,
+  };
+}
+
 /**
  * A promise awaited later, after other awaits: a rejection meanwhile must not count as unhandled (which would
  * end the process); awaiting it still throws.
@@ -97,6 +108,7 @@ export class ScoringPipeline {
     private readonly predictions: PredictionsRepository,
     private readonly tasks: TasksRepository,
     private readonly metrics: Metrics,
+    private readonly stopSet: StopSetStep,
   ) {}
 
   /**
@@ -116,8 +128,9 @@ export class ScoringPipeline {
       seed: project.seed,
     });
     const queueSize = Math.max(stored.batchSize ?? 0, this.config.tasks.coldStartQueueSize);
-    // Diversity, class balance and random sampling choose among more candidates than the queue holds.
-    const widen = spec.diversity || spec.classBalanced || spec.strategy === 'random';
+    // Diversity and class balance choose among more candidates than the queue holds. `random` takes the top of
+    // its seeded order as it is (see streamScores).
+    const widen = spec.strategy !== 'random' && (spec.diversity || spec.classBalanced);
     const candidates = widen ? Math.ceil(queueSize * spec.candidateMultiplier) : queueSize;
     return { project, model: { ...model, artifactKey: model.artifactKey }, spec, queueSize, candidates };
   }
@@ -164,6 +177,8 @@ export class ScoringPipeline {
       chooseMs: Math.round(writing - choosing),
       rewriteMs: Math.round(performance.now() - writing),
     };
+    // After the queue is served: the new model's predictions on the stop set, for the stopping signal.
+    if (which === 'all') await this.stopSet.record(context);
     const log = {
       component: 'scorer',
       projectId,
@@ -210,7 +225,9 @@ export class ScoringPipeline {
         const top = topClass(probabilities, r, numClasses);
         const candidate: Candidate = {
           itemId: item.id,
-          score: scores[r],
+          // `random` ranks by a seeded hash of the item (the project's seed): a uniform sample of the pool
+          // whatever its import order, and the same one from pass to pass.
+          score: spec.strategy === 'random' ? randomScore(spec.seed, item.id) : scores[r],
           label: labels[top.index],
           probability: top.probability,
         };
@@ -273,13 +290,15 @@ export class ScoringPipeline {
   /**
    * The queue among the best candidates: the top ones, or a diverse / class-balanced batch chosen in the
    * inference worker (diversity embeds the candidates again rather than keeping the whole pool's embeddings).
-   * Items labeled meanwhile drop out.
+   * Items labeled meanwhile drop out. For `random` the best candidates are the batch: they are the top of the
+   * seeded order, which a diverse or balanced choice (or selectBatch's own random draw) would only reshuffle.
    */
   async chooseBatch(context: ScoringContext, best: Candidate[], labels: string[]): Promise<RankedTask[]> {
     const { project, model, spec, queueSize } = context;
+    if (spec.strategy === 'random') return best.slice(0, queueSize).map(rankedTask);
     let candidates = best;
     let inputs: ModelInput[] | null = null;
-    if (spec.diversity && spec.strategy !== 'random' && best.length > queueSize) {
+    if (spec.diversity && best.length > queueSize) {
       const items = await this.predictions.unlabeledItems(
         project.id,
         best.map((c) => c.itemId),
@@ -295,12 +314,7 @@ export class ScoringPipeline {
       batchSize: queueSize,
       spec,
     });
-    return chosen.map((i) => ({
-      itemId: candidates[i].itemId,
-      priority: candidates[i].score,
-      preLabel: candidates[i].label,
-      preLabelProb: candidates[i].probability,
-    }));
+    return chosen.map((i) => rankedTask(candidates[i]));
   }
 
   /** Featurizer inputs of pool items (image bytes read from the object store here, decoded in the worker). */

@@ -1,21 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import {
   DatasetVersionsRepository,
   ModelsRepository,
   ProjectsRepository,
-  type SuspectRow,
   SuspectsRepository,
 } from '@labelloop/db';
 import { LOGGER } from '@labelloop/observability';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { ComputePool } from './compute/compute-pool';
 import type { FoldProgress } from './compute/messages';
-import { loadLabeledSet } from './labeled-set';
-import { effectiveModelSpec } from './training-set';
+import { labeledPoolPages } from './labeled-set';
+import { assertTrainable, effectiveModelSpec } from './training-set';
 
 /** Folds of the k-fold when the pool has enough labeled items. */
 export const DEFAULT_FOLDS = 5;
+/** Labeled rows read, converted and sent to the compute worker at a time. */
+const STAGE_PAGE_ROWS = 5_000;
 /** Fewer folds below this many labeled rows per fold (each fold's model trains on the other folds). */
 const MIN_ROWS_PER_FOLD = 10;
 
@@ -27,18 +29,21 @@ export function foldCount(rows: number): number {
 export interface SuspectsResult {
   /** The promoted model whose dataset version was examined; null when the project had none. */
   modelVersionId: string | null;
-  /** Labeled pool items examined. */
+  /** Labeled pool items ranked (the rows written: the suspects list holds every one of them). */
   examined: number;
-  /** Of them, flagged as likely label errors (the suspects written). */
+  /** Labeled pool items left out because they could not be featurized (e.g. a corrupt stored image). */
+  unreadable: number;
+  /** Of the examined, flagged by confident learning. */
   flagged: number;
   folds: number;
 }
 
 /**
- * Label-error suspects of the promoted model's dataset version: its labeled pool items are loaded here (as
- * the trainer loads them), the seeded stratified k-fold of the project's model spec and the confident-learning
- * ranking run in the training worker, and the flagged items replace the project's suspects
- * (score = 1 - p(given label)). Throws TrainingRefused when the labels cannot train a model.
+ * Label-error suspects of the promoted model's dataset version: its labeled pool items are read here in pages
+ * (as model inputs, the way the trainer reads them) and staged in the background compute worker, where the
+ * seeded stratified k-fold of the project's model spec and the confident-learning
+ * ranking run in the background compute worker, and the whole ranking (score = 1 - p(given label), flagged or
+ * not) replaces the project's suspects. Throws TrainingRefused when the labels cannot train a model.
  */
 @Injectable()
 export class SuspectsPipeline {
@@ -59,43 +64,46 @@ export class SuspectsPipeline {
     const version = promoted?.datasetVersionId
       ? await this.datasets.findById(promoted.datasetVersionId)
       : null;
-    if (!project || !promoted || !version) return { modelVersionId: null, examined: 0, flagged: 0, folds: 0 };
+    if (!project || !promoted || !version)
+      return { modelVersionId: null, examined: 0, unreadable: 0, flagged: 0, folds: 0 };
 
-    const set = await loadLabeledSet(this.datasets, this.store, project, version);
-    const labels = set.train.labels;
+    // The labels cross to the worker a page at a time; the event loop keeps only their item ids.
+    const rowsId = randomUUID();
+    const itemIds: string[] = [];
+    const labels: number[] = [];
+    for await (const page of labeledPoolPages(this.datasets, this.store, project, version, STAGE_PAGE_ROWS)) {
+      for (const row of page.inputs) itemIds.push(row.item.id);
+      for (const label of page.labels) labels.push(label);
+      await this.compute.stageRows(rowsId, {
+        inputs: page.inputs.map((row) => row.input),
+        labels: page.labels,
+      });
+    }
+    assertTrainable(project.labels, labels);
     const spec = effectiveModelSpec(project, project.seed);
     const folds = foldCount(labels.length);
-    const ranked = await this.compute.outOfSample(
-      {
-        kind: project.inputKind,
-        numClasses: project.labels.length,
-        spec,
-        inputs: set.train.inputs.map((row) => row.input),
-        labels,
-        folds,
-      },
+    const ranking = await this.compute.outOfSample(
+      { kind: project.inputKind, numClasses: project.labels.length, spec, rowsId, folds },
       onFold,
     );
-    const rows: SuspectRow[] = ranked
-      .filter((issue) => issue.flagged)
-      .map((issue) => ({
-        itemId: set.train.inputs[issue.index].item.id,
-        givenLabel: project.labels[issue.givenLabel],
-        suggestedLabel: project.labels[issue.suggestedLabel],
-        score: 1 - issue.selfConfidence,
-      }));
-    await this.suspects.replace(projectId, promoted.id, rows);
+    await this.suspects.replace(projectId, promoted.id, {
+      labels: project.labels,
+      itemIds: Array.from(ranking.rows, (row) => itemIds[row]),
+      givenLabels: ranking.givenLabels,
+      suggestedLabels: ranking.suggestedLabels,
+      selfConfidence: ranking.selfConfidence,
+      flagged: ranking.flagged,
+    });
+    const counts = {
+      examined: ranking.rows.length,
+      unreadable: labels.length - ranking.rows.length,
+      flagged: ranking.flagged.reduce((sum, flag) => sum + flag, 0),
+      folds,
+    };
     this.logger.info(
-      {
-        component: 'suspects',
-        projectId,
-        model: promoted.number,
-        examined: labels.length,
-        flagged: rows.length,
-        folds,
-      },
+      { component: 'suspects', projectId, model: promoted.number, ...counts },
       'suspects refreshed',
     );
-    return { modelVersionId: promoted.id, examined: labels.length, flagged: rows.length, folds };
+    return { modelVersionId: promoted.id, ...counts };
   }
 }

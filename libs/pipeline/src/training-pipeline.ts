@@ -33,6 +33,14 @@ export interface TrainingResult {
   accuracy: number | null;
 }
 
+/**
+ * A training measures its model on a seeded sample of at most this many labeled holdout items. The holdout
+ * grows with the labels (its share of every lease), and evaluating every one of its items would make each
+ * retraining slower as a project grows; at 5,000 items promotion still tells apart models 1.1 points apart
+ * (at accuracy 0.9; README, Training).
+ */
+export const MAX_HOLDOUT_ROWS = 5_000;
+
 /** A project that is gone: nothing to train, and retrying will not help. */
 export class ProjectGone extends Error {
   constructor(projectId: string) {
@@ -149,9 +157,13 @@ export class TrainingPipeline {
     version: DatasetVersionRecord,
     onEpoch: (progress: EpochProgress) => void,
   ): Promise<FitResult> {
-    // The sample's seed follows the version, so a retried or pinned run loads the same rows.
-    const sample = { rows: spec.maxTrainRows, seed: spec.seed * 1_000_003 + version.number };
-    const labeled = await loadLabeledSet(this.datasets, this.store, project, version, sample);
+    // The pool sample's seed follows the version, so a retried or pinned run loads the same rows. The holdout
+    // sample's follows the project only: as the holdout grows, successive models are measured on mostly the
+    // same items.
+    const labeled = await loadLabeledSet(this.datasets, this.store, project, version, {
+      pool: { rows: spec.maxTrainRows, seed: spec.seed * 1_000_003 + version.number },
+      holdout: { rows: MAX_HOLDOUT_ROWS, seed: project.seed },
+    });
     return this.compute.fit(
       {
         kind: project.inputKind,

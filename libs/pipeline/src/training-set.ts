@@ -64,6 +64,17 @@ export function buildTrainingSet<I>(
   items: readonly LabeledItem[],
   inputOf: (item: LabeledItem) => I,
 ): TrainingSet<I> {
+  const set = splitLabeled(labelSet, items, inputOf);
+  assertTrainable(labelSet, set.train.labels);
+  return set;
+}
+
+/** Labeled items as label indices and inputs, pool and holdout apart; labels not in `labelSet` are left out. */
+export function splitLabeled<I>(
+  labelSet: readonly string[],
+  items: readonly LabeledItem[],
+  inputOf: (item: LabeledItem) => I,
+): TrainingSet<I> {
   const index = new Map(labelSet.map((label, i) => [label, i]));
   const set: TrainingSet<I> = { train: { inputs: [], labels: [] }, holdout: { inputs: [], labels: [] } };
   for (const item of items) {
@@ -73,15 +84,19 @@ export function buildTrainingSet<I>(
     split.inputs.push(inputOf(item));
     split.labels.push(label);
   }
-  if (set.train.labels.length === 0) {
+  return set;
+}
+
+/** Throws TrainingRefused unless the pool labels (indices into `labelSet`) can train a classifier. */
+export function assertTrainable(labelSet: readonly string[], trainLabels: readonly number[]): void {
+  if (trainLabels.length === 0) {
     throw new TrainingRefused('no labeled training items: label some pool items before training');
   }
-  const distinct = new Set(set.train.labels).size;
+  const distinct = new Set(trainLabels).size;
   if (distinct < 2) {
     throw new TrainingRefused(
       `training needs at least 2 distinct labels among labeled pool items, found ${distinct} ` +
-        `(${labelSet[set.train.labels[0]]})`,
+        `(${labelSet[trainLabels[0]]})`,
     );
   }
-  return set;
 }

@@ -1,16 +1,8 @@
-/** FNV-1a, 32 bit: a fast, stable hash for split assignment and cold-start order. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
+import { hashString } from '@labelloop/ml';
 
 /** A number in [0, 1) fixed by (seed, salt, id): the same item always lands in the same place. */
 export function unitHash(seed: number, salt: string, id: string): number {
-  return fnv1a(`${seed}:${salt}:${id}`) / 2 ** 32;
+  return hashString(`${seed}:${salt}:${id}`) / 2 ** 32;
 }
 
 export function assignSplit(seed: number, externalId: string, holdoutFraction: number): 'pool' | 'holdout' {

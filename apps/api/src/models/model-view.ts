@@ -11,6 +11,7 @@ export function modelView(m: ModelVersionRecord) {
     source: m.source,
     origin: m.origin,
     metrics: m.metrics,
+    holdoutRows: holdoutRows(m),
     spec: m.spec,
     backend: m.backend,
     trainMs: m.trainMs,
@@ -21,4 +22,13 @@ export function modelView(m: ModelVersionRecord) {
     createdAt: m.createdAt,
     readyAt: m.readyAt,
   };
+}
+
+/**
+ * How many labeled holdout items measured the model (`metrics.holdoutRows`): the size of the evidence its
+ * promotion was decided on. Null while it has no metrics (training, failed, or imported without a labeled holdout).
+ */
+function holdoutRows(m: ModelVersionRecord): number | null {
+  const rows = m.metrics?.holdoutRows;
+  return typeof rows === 'number' ? rows : null;
 }

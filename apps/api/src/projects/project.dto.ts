@@ -18,6 +18,7 @@ export const modelSpecSchema = z.strictObject({
   epochs: z.number().int().min(1).max(1000).optional(),
   batchSize: z.number().int().min(1).max(4096).optional(),
   learningRate: z.number().positive().max(1).optional(),
+  learningRateDecay: z.enum(['none', 'cosine']).optional(),
   patience: z.number().int().min(0).max(100).optional(),
   maxSteps: z.number().int().min(1).max(1_000_000).optional(),
   maxTrainRows: z.number().int().min(1).max(10_000_000).optional(),
@@ -32,6 +33,8 @@ export const acquisitionSpecSchema = z.strictObject({
   classBalanced: z.boolean().default(false),
   batchSize: z.number().int().min(1).max(100_000).default(100),
   retrainThreshold: z.number().int().min(1).max(1_000_000).default(50),
+  /** Share of every lease given to holdout items while unlabeled ones remain; unset: the project's holdoutFraction. */
+  holdoutShare: z.number().min(0).max(1).optional(),
 });
 
 /** A seed for the cold-start order, holdout hashing and training: a non-negative 31-bit integer. */

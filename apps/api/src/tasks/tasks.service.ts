@@ -20,15 +20,23 @@ export class TasksService {
 
   async next(principal: Principal, projectId: string, limit: number) {
     const { leaseSeconds, coldStartQueueSize } = this.config.tasks;
-    let leased = await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit);
+    const first = await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit);
+    let leased = first.tasks;
     if (leased.length < limit) {
-      // A short queue is topped up at once (cold-start order, or the promoted model's predictions), by this
-      // request or by the one that was already filling it, and items without a prediction yet are sent for
-      // scoring: the queue never starves while the pool has items.
+      // A short queue is topped up at once (cold-start order, or the promoted model's predictions, and the
+      // holdout part), by this request or by the one that was already filling it, and items without a
+      // prediction yet are sent for scoring: the queue never starves while the pool has items. The second lease
+      // takes the holdout tasks the first one was short of, then anything left.
       await this.tasks.topUpQueue(projectId, coldStartQueueSize);
-      leased = leased.concat(
-        await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit - leased.length),
-      );
+      const heldBack =
+        first.holdoutWanted === null
+          ? undefined
+          : Math.max(0, first.holdoutWanted - leased.filter((task) => task.holdout).length);
+      const second = await this.tasks.lease(projectId, principal.keyId, leaseSeconds, limit - leased.length, {
+        holdout: heldBack,
+        refilled: true,
+      });
+      leased = leased.concat(second.tasks);
       if (leased.length < limit) this.scoring.requestNew(projectId, 'short-queue');
     }
     // An empty queue and a project that does not exist look alike to the lease; only the second is a 404.

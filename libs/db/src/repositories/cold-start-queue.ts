@@ -1,21 +1,25 @@
 import type { PoolClient } from 'pg';
+import { FILL_HOLDOUT_SQL } from './holdout-queue';
 
 /** Priority of a task whose item has no prediction yet: below every acquisition score (those are >= 0). */
 export const UNSCORED_PRIORITY = -1;
 
-// Before a model ranks the pool, the queue holds up to `target` open tasks taken in
-// the project's seeded random order. Keeping the queue bounded (instead of one task
+/** Open and leased tasks of pool items ($1: the project): what the fills below count against their target. */
+const POOL_TASKS = `(SELECT count(*) FROM tasks WHERE project_id = $1 AND NOT holdout AND status IN ('open', 'leased'))`;
+
+// Before a model ranks the pool, the queue holds up to `target` open tasks of pool items taken in
+// the project's seeded random order (holdout items have their own part of the queue, see holdout-queue.ts). Keeping the queue bounded (instead of one task
 // per item) keeps imports cheap; leasing tops it up when it runs short. Items that
 // already have a task (skipped, done, or open) are not queued again. Once a model is promoted the scorer
 // owns the queue's order, so nothing is added (a refill would put random items above its ranking).
 const FILL_SQL = `
 INSERT INTO tasks (project_id, item_id, priority)
 SELECT i.project_id, i.id, i.cold_priority FROM items i
-WHERE i.project_id = $1 AND i.label IS NULL AND i.deleted_at IS NULL
+WHERE i.project_id = $1 AND i.label IS NULL AND i.split = 'pool' AND i.deleted_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id)
   AND NOT EXISTS (SELECT 1 FROM model_versions m WHERE m.project_id = $1 AND m.promoted)
 ORDER BY i.cold_priority DESC
-LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
+LIMIT greatest(0, $2 - ${POOL_TASKS})
 ON CONFLICT (item_id) DO NOTHING`;
 
 // Once a model is promoted the queue is the scorer's ranking. When leases drain it below `target` before the
@@ -29,7 +33,7 @@ WHERE p.project_id = $1 AND i.label IS NULL AND i.split = 'pool' AND i.deleted_a
   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = p.item_id)
   AND EXISTS (SELECT 1 FROM model_versions m WHERE m.project_id = $1 AND m.promoted)
 ORDER BY p.uncertainty DESC
-LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
+LIMIT greatest(0, $2 - ${POOL_TASKS})
 ON CONFLICT (item_id) DO NOTHING`;
 
 // When the predictions run out before the scorer catches up (labeling faster than scoring, or items imported
@@ -42,7 +46,7 @@ WHERE i.project_id = $1 AND i.label IS NULL AND i.split = 'pool' AND i.deleted_a
   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.item_id = i.id)
   AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.item_id = i.id)
 ORDER BY i.cold_priority DESC
-LIMIT greatest(0, $2 - (SELECT count(*) FROM tasks WHERE project_id = $1 AND status IN ('open', 'leased')))
+LIMIT greatest(0, $2 - ${POOL_TASKS})
 ON CONFLICT (item_id) DO NOTHING`;
 
 /** The per-project lock every change of the open queue's membership takes (fills, top-ups, rewrites). */
@@ -54,21 +58,26 @@ const FILL_WAIT_MS = 100;
 /** Takes the project's queue lock ($1: the project id) until the transaction ends. */
 export const LOCK_QUEUE_SQL = `SELECT pg_advisory_xact_lock(${QUEUE_LOCK_KEY})`;
 
-/** Must run inside a transaction; the per-project queue lock makes concurrent fills take turns. */
+/**
+ * The fill after an import: the cold-start queue (before a model) and the holdout part (always), so new items
+ * are ready to hand out. Must run inside a transaction; the per-project queue lock makes concurrent fills take turns.
+ */
 export async function fillColdStartQueue(
   client: PoolClient,
   projectId: string,
   target: number,
 ): Promise<number> {
   await client.query(LOCK_QUEUE_SQL, [projectId]);
-  const result = await client.query(FILL_SQL, [projectId, target]);
-  return result.rowCount ?? 0;
+  const holdout = await client.query(FILL_HOLDOUT_SQL, [projectId, target]);
+  const cold = await client.query(FILL_SQL, [projectId, target]);
+  return (holdout.rowCount ?? 0) + (cold.rowCount ?? 0);
 }
 
 /**
- * Tops the queue up to `target` open and leased tasks: in cold-start order before any model; after one from
- * the promoted model's predictions, then (when they run out) from the items without a prediction. Must run
- * inside a transaction. Returns the tasks this call added.
+ * Tops the queue up to `target` open and leased tasks of pool items: in cold-start order before any model; after
+ * one from the promoted model's predictions, then (when they run out) from the items without a prediction. The
+ * holdout part is topped up to its share of `target` (holdout-queue.ts). Must run inside a transaction. Returns
+ * the tasks this call added.
  *
  * When the queue runs dry every lease finds it short at once. Only one of them fills it: the others find the
  * queue lock taken and wait, in shared mode and for at most FILL_WAIT_MS, for that fill (or a scorer's
@@ -91,9 +100,10 @@ export async function topUpQueue(client: PoolClient, projectId: string, target: 
     }
     return 0;
   }
+  const holdout = (await client.query(FILL_HOLDOUT_SQL, [projectId, target])).rowCount ?? 0;
   const cold = (await client.query(FILL_SQL, [projectId, target])).rowCount ?? 0;
-  if (cold > 0) return cold;
+  if (cold > 0) return holdout + cold;
   const ranked = (await client.query(FILL_RANKED_SQL, [projectId, target])).rowCount ?? 0;
   const unscored = (await client.query(FILL_UNSCORED_SQL, [projectId, target])).rowCount ?? 0;
-  return ranked + unscored;
+  return holdout + ranked + unscored;
 }

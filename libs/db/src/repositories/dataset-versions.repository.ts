@@ -74,12 +74,17 @@ function inVersion(a: string, w: number, s: number): string {
 
 // The label of each item in a version: its newest annotation there.
 // An item whose newest annotation is a retraction (NULL label) is unlabeled there.
-const LABELS_AT_SQL = `
+// `after` (a parameter number) starts past that item id: a page of the label set, read in item id order.
+function labelsAt(after?: number): string {
+  const from = after ? ` AND a.item_id > $${after}::uuid` : '';
+  return `
 SELECT item_id, label FROM (
   SELECT DISTINCT ON (a.item_id) a.item_id, a.label FROM annotations a
-  WHERE a.project_id = $1 AND ${inVersion('a', 2, 3)}
+  WHERE a.project_id = $1 AND ${inVersion('a', 2, 3)}${from}
   ORDER BY a.item_id, a.seq DESC
 ) newest WHERE label IS NOT NULL`;
+}
+const LABELS_AT_SQL = labelsAt();
 
 // The freeze's cut: the last seq handed out, then (a later statement, so a later snapshot) the snapshot.
 // Every annotation with a seq up to the cap was written before the snapshot: either it was committed then
@@ -380,12 +385,36 @@ export class DatasetVersionsRepository {
           cut.snapshot,
           split ?? null,
         ]);
-    return rows.map((row) => ({
-      id: row.id,
-      split: row.split,
-      payload: row.payload,
-      objectKey: row.object_key,
-      label: row.label,
-    }));
+    return rows.map(toLabeledItem);
   }
+
+  /**
+   * One page of a version's labeled items in id order, the first `limit` after item id `after` (null: from
+   * the start). For a reader that must not hold a large project's whole label set in memory at once.
+   */
+  async labeledItemsPage(
+    projectId: string,
+    cut: VersionCut,
+    split: 'pool' | 'holdout',
+    after: string | null,
+    limit: number,
+  ): Promise<LabeledItem[]> {
+    const { rows } = await this.pool.query(
+      `SELECT i.id, i.split, i.payload, i.object_key, l.label
+       FROM (${after === null ? LABELS_AT_SQL : labelsAt(6)}) l JOIN items i ON i.id = l.item_id
+       WHERE i.split = $4::"Split" ORDER BY l.item_id LIMIT $5::int`,
+      [projectId, cut.watermark, cut.snapshot, split, limit, ...(after === null ? [] : [after])],
+    );
+    return rows.map(toLabeledItem);
+  }
+}
+
+function toLabeledItem(row: Record<string, unknown>): LabeledItem {
+  return {
+    id: row.id as string,
+    split: row.split as LabeledItem['split'],
+    payload: row.payload as LabeledItem['payload'],
+    objectKey: row.object_key as string | null,
+    label: row.label as string,
+  };
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { PG_POOL } from '../db.tokens';
 import { LOCK_QUEUE_SQL, topUpQueue } from './cold-start-queue';
+import { HOLDOUT_QUEUEABLE, HOLDOUT_SHARE } from './holdout-queue';
 
 export interface LeasedTask {
   id: string;
@@ -14,6 +15,15 @@ export interface LeasedTask {
   preLabel: string | null;
   preLabelProb: number | null;
   leaseExpiresAt: Date;
+  /** A holdout item's task (no pre-label). */
+  holdout: boolean;
+}
+
+/** The tasks a lease took, and how many of them it meant to take from the holdout. */
+export interface Lease {
+  tasks: LeasedTask[];
+  /** Null when nothing was leased (the lease could not tell). */
+  holdoutWanted: number | null;
 }
 
 export interface TaskState {
@@ -34,25 +44,47 @@ export interface AnnotationWritten {
   createdAt: Date;
 }
 
+/** A task a lease may take ($1: the project): open, or leased and expired. */
+const LEASABLE = `project_id = $1 AND status IN ('open', 'leased') AND (status = 'open' OR lease_expires_at < now())`;
+
 // Takes the best open tasks (or tasks whose lease ran out) that nobody else is
 // taking at this instant: SKIP LOCKED makes concurrent callers pick disjoint rows.
+// `wanted` of the $4 are holdout tasks (holdout-queue.ts): $5, or the project's holdout share of $4, rounded up
+// or down at random so that leases of any size average the share. The pool fills the rest, best priority first.
+// When the holdout part comes up short while holdout items remain to be queued, the pool leaves those slots
+// empty, so the lease is short and the caller tops the queue up and leases again ($6): that call takes whatever
+// is left, holdout too, so a pool that ran dry does not starve the holdout (and the other way round).
 // The ids go through ARRAY(...) so that the cached generic plan of this prepared
 // statement knows it updates a handful of rows by primary key; as a CTE join with
 // `LIMIT $4` the generic plan hash-joined whole tables (127 ms instead of 1.5 ms).
 export const LEASE_SQL = `
-WITH leased AS (
+WITH share AS (
+  SELECT least($4::int, coalesce($5::int, floor($4::int * ${HOLDOUT_SHARE} + random())::int, 0)) AS wanted
+  FROM (SELECT 1) one LEFT JOIN projects p ON p.id = $1
+), held AS (
+  SELECT id FROM tasks WHERE ${LEASABLE} AND holdout
+  ORDER BY priority DESC LIMIT (SELECT wanted FROM share)
+  FOR UPDATE SKIP LOCKED
+), reserved AS (
+  SELECT CASE
+    WHEN NOT $6::boolean AND (SELECT count(*) FROM held) < (SELECT wanted FROM share) AND ${HOLDOUT_QUEUEABLE}
+    THEN (SELECT wanted FROM share) ELSE (SELECT count(*) FROM held) END AS slots
+), pooled AS (
+  SELECT id FROM tasks WHERE ${LEASABLE} AND NOT holdout
+  ORDER BY priority DESC LIMIT greatest(0, $4::int - (SELECT slots FROM reserved))
+  FOR UPDATE SKIP LOCKED
+), spare AS (
+  SELECT id FROM tasks WHERE ${LEASABLE} AND holdout AND $6::boolean AND NOT (id = ANY(ARRAY(SELECT id FROM held)))
+  ORDER BY priority DESC LIMIT greatest(0, $4::int - (SELECT count(*) FROM held) - (SELECT count(*) FROM pooled))
+  FOR UPDATE SKIP LOCKED
+), leased AS (
   UPDATE tasks t SET status = 'leased', lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3),
          updated_at = now()
-  WHERE t.id = ANY(ARRAY(
-    SELECT id FROM tasks
-    WHERE project_id = $1 AND status IN ('open', 'leased') AND (status = 'open' OR lease_expires_at < now())
-    ORDER BY priority DESC
-    LIMIT $4
-    FOR UPDATE SKIP LOCKED))
-  RETURNING t.id, t.item_id, t.priority, t.pre_label, t.pre_label_prob, t.lease_expires_at
+  WHERE t.id = ANY(ARRAY(SELECT id FROM held UNION ALL SELECT id FROM pooled UNION ALL SELECT id FROM spare))
+  RETURNING t.id, t.item_id, t.priority, t.pre_label, t.pre_label_prob, t.lease_expires_at, t.holdout
 )
 SELECT l.id, l.item_id, i.external_id, i.payload, i.object_key, i.metadata, l.priority, l.pre_label,
-       l.pre_label_prob, l.lease_expires_at
+       l.pre_label_prob, l.lease_expires_at, l.holdout, (SELECT wanted FROM share) AS holdout_wanted
 FROM leased l JOIN items i ON i.id = l.item_id
 ORDER BY l.priority DESC`;
 
@@ -84,12 +116,13 @@ export interface RankedTask {
   preLabelProb: number;
 }
 
-// The scorer's ranking replaces the open part of the queue: open tasks outside the ranking (or of items
+// The scorer's ranking replaces the open pool part of the queue: open tasks outside the ranking (or of items
 // labeled meanwhile) go, ranked items get an open task or their open task is rewritten. Leased, done and
-// skipped tasks are left as they are (a lease in progress keeps its task and pre-label).
+// skipped tasks are left as they are (a lease in progress keeps its task and pre-label), and so is the holdout
+// part, which the scorer does not rank (holdout-queue.ts).
 const DROP_UNRANKED_SQL = `
 DELETE FROM tasks t USING items i
-WHERE t.project_id = $1 AND t.status = 'open' AND i.id = t.item_id
+WHERE t.project_id = $1 AND t.status = 'open' AND NOT t.holdout AND i.id = t.item_id
   AND (i.label IS NOT NULL OR NOT (t.item_id = ANY($2::uuid[])))`;
 
 const UPSERT_RANKED_SQL = `
@@ -101,9 +134,12 @@ ON CONFLICT (item_id) DO UPDATE SET priority = EXCLUDED.priority, pre_label = EX
   pre_label_prob = EXCLUDED.pre_label_prob, updated_at = now()
 WHERE tasks.status = 'open'`;
 
+// The outer status check is not redundant: a lease that took one of the chosen tasks after the list was read
+// commits before the delete can lock the row, and PostgreSQL re-checks only the outer WHERE on the new row
+// version. Without it the delete removed a task just leased to a client (whose annotation then got a 404).
 const TRIM_OPEN_SQL = `
-DELETE FROM tasks WHERE id = ANY(ARRAY(
-  SELECT id FROM tasks WHERE project_id = $1 AND status = 'open' ORDER BY priority DESC, id OFFSET $2))`;
+DELETE FROM tasks WHERE status = 'open' AND id = ANY(ARRAY(
+  SELECT id FROM tasks WHERE project_id = $1 AND status = 'open' AND NOT holdout ORDER BY priority DESC, id OFFSET $2))`;
 
 // The hot statements run as named prepared statements: each connection plans them
 // once instead of on every call, which halved the per-request time of lease and annotate.
@@ -111,13 +147,23 @@ DELETE FROM tasks WHERE id = ANY(ARRAY(
 export class TasksRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  async lease(projectId: string, owner: string, leaseSeconds: number, limit: number): Promise<LeasedTask[]> {
+  /**
+   * Leases up to `limit` tasks, `holdout` of them (default: the project's holdout share) from the holdout part
+   * of the queue. `refilled`: the queue was just topped up, so take whatever is left (see LEASE_SQL).
+   */
+  async lease(
+    projectId: string,
+    owner: string,
+    leaseSeconds: number,
+    limit: number,
+    options: { holdout?: number; refilled?: boolean } = {},
+  ): Promise<Lease> {
     const result = await this.pool.query({
       name: 'tasks.lease',
       text: LEASE_SQL,
-      values: [projectId, owner, leaseSeconds, limit],
+      values: [projectId, owner, leaseSeconds, limit, options.holdout ?? null, options.refilled ?? false],
     });
-    return result.rows.map((row) => ({
+    const tasks = result.rows.map((row) => ({
       id: row.id,
       itemId: row.item_id,
       externalId: row.external_id,
@@ -128,12 +174,14 @@ export class TasksRepository {
       preLabel: row.pre_label,
       preLabelProb: row.pre_label_prob,
       leaseExpiresAt: row.lease_expires_at,
+      holdout: row.holdout,
     }));
+    return { tasks, holdoutWanted: result.rows[0]?.holdout_wanted ?? null };
   }
 
   /**
-   * Tops the queue up to `target` open and leased tasks (cold-start order before a model, the promoted
-   * model's predictions after); returns how many were added.
+   * Tops the queue up to `target` open and leased pool tasks (cold-start order before a model, the promoted
+   * model's predictions after) and its holdout part to the holdout share of `target`; returns how many were added.
    */
   async topUpQueue(projectId: string, target: number): Promise<number> {
     const client = await this.pool.connect();
@@ -183,9 +231,9 @@ export class TasksRepository {
 
   /**
    * Adds ranked items (scored after the queue was ranked) to the open queue without rewriting it, then
-   * trims the open queue back to `queueSize` by dropping its lowest priorities. An item's open task (e.g. one
-   * a short lease added unscored) takes the new ranking; leased, done and skipped tasks and labeled items are
-   * left alone. Same lock as rewriteQueue.
+   * trims the open pool tasks back to `queueSize` by dropping their lowest priorities. An item's open task (e.g.
+   * one a short lease added unscored) takes the new ranking; leased, done, skipped and holdout tasks and labeled
+   * items are left alone. Same lock as rewriteQueue.
    */
   async joinQueue(
     projectId: string,

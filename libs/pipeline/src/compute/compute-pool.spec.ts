@@ -72,15 +72,9 @@ describe('ComputePool', () => {
     try {
       const long = request(1500, 6);
       let kfoldDone = false;
+      await pool.stageRows('kfold', long.train);
       const kfold = pool
-        .outOfSample({
-          kind: 'tabular',
-          numClasses: 2,
-          spec: long.spec,
-          inputs: long.train.inputs,
-          labels: long.train.labels,
-          folds: 5,
-        })
+        .outOfSample({ kind: 'tabular', numClasses: 2, spec: long.spec, rowsId: 'kfold', folds: 5 })
         .then(() => {
           kfoldDone = true;
         });

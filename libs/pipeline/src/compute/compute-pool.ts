@@ -18,10 +18,11 @@ import {
   type FitRequest,
   type FitResult,
   type FoldProgress,
+  type LabeledInputs,
+  type LabelRanking,
   type ModelRef,
   type OutOfSampleRequest,
   type PredictResponse,
-  type RankedIssue,
   type ScoreRequest,
   type ScoreResponse,
 } from './messages';
@@ -114,10 +115,12 @@ export class ComputePool implements OnApplicationShutdown {
     return this.call('training', 'fit', [request], { on: onEpoch as Call['on'] });
   }
 
-  outOfSample(
-    request: OutOfSampleRequest,
-    onFold?: (progress: FoldProgress) => void,
-  ): Promise<RankedIssue[]> {
+  /** Sends a page of k-fold rows ahead to the background worker (ComputeMethods.stageRows). */
+  stageRows(rowsId: string, page: LabeledInputs): Promise<number> {
+    return this.call('background', 'stageRows', [rowsId, page]);
+  }
+
+  outOfSample(request: OutOfSampleRequest, onFold?: (progress: FoldProgress) => void): Promise<LabelRanking> {
     return this.call('background', 'outOfSample', [request], { on: onFold as Call['on'] });
   }
 

@@ -1,7 +1,13 @@
 import { acquisitionSpec, modelSpec } from '@labelloop/ml';
 import type { InputKind } from '@labelloop/db';
 import { createComputeTasks } from './compute-tasks';
-import { COMPUTE_ERRORS, type EpochProgress, type FitResult, type ScoreResponse } from './messages';
+import {
+  COMPUTE_ERRORS,
+  type EpochProgress,
+  type FitResult,
+  type LabelRanking,
+  type ScoreResponse,
+} from './messages';
 
 /** Tabular rows whose label is the sign of f0 (0 = neg, 1 = pos). */
 function rows(n: number, offset = 0) {
@@ -89,11 +95,38 @@ describe('compute tasks (what a compute worker runs)', () => {
   it('ranks every labeled row by the k-fold, flagging a flipped label', async () => {
     const { inputs, labels } = rows(40);
     labels[6] = 1 - labels[6];
-    const ranked = (await tasks.outOfSample({ kind, numClasses: 2, spec, inputs, labels, folds: 4 })) as {
-      index: number;
-      flagged: boolean;
-    }[];
-    expect(ranked).toHaveLength(40);
-    expect(ranked[0]).toMatchObject({ index: 6, flagged: true });
+    // Staged in two pages, as the suspects pipeline sends a large set.
+    expect(await tasks.stageRows('set-1', { inputs: inputs.slice(0, 25), labels: labels.slice(0, 25) })).toBe(
+      25,
+    );
+    expect(await tasks.stageRows('set-1', { inputs: inputs.slice(25), labels: labels.slice(25) })).toBe(40);
+    const ranking = (await tasks.outOfSample({
+      kind,
+      numClasses: 2,
+      spec,
+      rowsId: 'set-1',
+      folds: 4,
+    })) as LabelRanking;
+    expect(ranking.rows).toHaveLength(40);
+    expect(new Set(ranking.rows).size).toBe(40);
+    expect(ranking.rows[0]).toBe(6);
+    expect(ranking.flagged[0]).toBe(1);
+    expect(ranking.givenLabels[0]).toBe(labels[6]);
+    expect(ranking.suggestedLabels[0]).toBe(1 - labels[6]);
+    const confidence = Array.from(ranking.selfConfidence);
+    expect(confidence).toEqual([...confidence].sort((a, b) => a - b));
+    // The run consumed the staged set.
+    await expect(tasks.outOfSample({ kind, numClasses: 2, spec, rowsId: 'set-1', folds: 4 })).rejects.toThrow(
+      /no rows staged as set-1/,
+    );
+  });
+
+  it('keeps one staged set: a new one drops the rows of a set that was never run', async () => {
+    const { inputs, labels } = rows(10);
+    await tasks.stageRows('abandoned', { inputs, labels });
+    expect(await tasks.stageRows('next', { inputs: inputs.slice(0, 3), labels: labels.slice(0, 3) })).toBe(3);
+    await expect(
+      tasks.outOfSample({ kind, numClasses: 2, spec, rowsId: 'abandoned', folds: 2 }),
+    ).rejects.toThrow(/no rows staged as abandoned/);
   });
 });

@@ -21,6 +21,7 @@ import {
 import type { ModelInput } from '../model-input';
 import { BoundedCache } from '../ranking';
 import { featurizerConfig } from '../training-set';
+import { packRanking } from './label-ranking';
 import {
   type ArtifactBytes,
   type ChooseRequest,
@@ -32,9 +33,9 @@ import {
   type FitResult,
   type FoldProgress,
   type LabeledInputs,
+  type LabelRanking,
   type OutOfSampleRequest,
   type PredictResponse,
-  type RankedIssue,
   type ScoreRequest,
   type ScoreResponse,
 } from './messages';
@@ -68,6 +69,9 @@ export function createComputeTasks(
     if (!artifact) throw coded(COMPUTE_ERRORS.modelNotLoaded, `model ${id} is not loaded in this worker`);
     return artifact;
   };
+  // The k-fold rows being staged: one set at a time, so a caller that died mid-way leaves nothing behind
+  // once the next set starts.
+  let staged: { id: string; rows: LabeledInputs } | null = null;
 
   return {
     backend: () => ready(),
@@ -120,10 +124,20 @@ export function createComputeTasks(
       }
     },
 
-    async outOfSample(request: OutOfSampleRequest): Promise<RankedIssue[]> {
+    async stageRows(rowsId: string, page: LabeledInputs): Promise<number> {
+      if (staged?.id !== rowsId) staged = { id: rowsId, rows: { inputs: [], labels: [] } };
+      for (const input of page.inputs) staged.rows.inputs.push(input);
+      for (const label of page.labels) staged.rows.labels.push(label);
+      return staged.rows.labels.length;
+    },
+
+    async outOfSample(request: OutOfSampleRequest): Promise<LabelRanking> {
+      const { kind, numClasses, spec, folds, rowsId } = request;
+      if (staged?.id !== rowsId) throw new Error(`no rows staged as ${rowsId} in this worker`);
+      const set = staged.rows;
+      staged = null;
       await ready();
-      const { kind, numClasses, spec, folds } = request;
-      const { featurizer, features, rows, labels } = featurizeLabeled(kind, request);
+      const { featurizer, features, rows, labels } = featurizeLabeled(kind, set);
       const probabilities = await outOfSampleProbabilities({
         features,
         labels,
@@ -133,13 +147,7 @@ export function createComputeTasks(
         imageShape: featurizer instanceof ImageFeaturizer ? featurizer.imageShape : undefined,
         onFold: (fold, total) => emit({ fold, folds: total }),
       });
-      return findLabelIssues(probabilities, labels, numClasses).ranked.map((issue) => ({
-        index: rows[issue.index],
-        givenLabel: issue.givenLabel,
-        suggestedLabel: issue.suggestedLabel,
-        selfConfidence: issue.selfConfidence,
-        flagged: issue.flagged,
-      }));
+      return packRanking(findLabelIssues(probabilities, labels, numClasses).ranked, rows);
     },
 
     async loadModel(id: string, files: ArtifactBytes): Promise<void> {

@@ -1,6 +1,8 @@
 import { setPriority } from 'node:os';
 import workerpool from 'workerpool';
 import { createComputeTasks } from './compute-tasks';
+import { rankingBuffers } from './label-ranking';
+import type { LabelRanking, OutOfSampleRequest } from './messages';
 
 // The entry point of a compute worker (a worker thread or a child process, see ComputePool). It lowers its own
 // CPU priority first: on Linux a niceness set from a thread applies to that thread only, so the event loop
@@ -14,4 +16,13 @@ if (nice > 0) {
   }
 }
 
-workerpool.worker(createComputeTasks(process.env.LABELLOOP_COMPUTE_BACKEND ?? '', workerpool.workerEmit));
+const tasks = createComputeTasks(process.env.LABELLOOP_COMPUTE_BACKEND ?? '', workerpool.workerEmit);
+workerpool.worker({
+  ...tasks,
+  // A worker thread hands the ranking's buffers over instead of copying them (a child process, which cannot
+  // transfer, sends them serialized as usual).
+  outOfSample: async (request: OutOfSampleRequest) => {
+    const ranking = (await tasks.outOfSample(request)) as LabelRanking;
+    return new workerpool.Transfer(ranking, rankingBuffers(ranking));
+  },
+});

@@ -47,22 +47,30 @@ export interface EpochProgress {
   loss: number;
 }
 
+/** A k-fold over the rows staged beforehand under `rowsId` (ComputeMethods.stageRows). */
 export interface OutOfSampleRequest {
   kind: InputKind;
   numClasses: number;
   spec: ModelSpec;
-  inputs: ModelInput[];
-  labels: number[];
+  rowsId: string;
   folds: number;
 }
 
-/** One labeled row's confident-learning verdict; `index` is its position in the request. */
-export interface RankedIssue {
-  index: number;
-  givenLabel: number;
-  suggestedLabel: number;
-  selfConfidence: number;
-  flagged: boolean;
+/**
+ * Every labeled row the k-fold could read, most suspicious first (confident learning's self-confidence order),
+ * as parallel typed arrays: a worker thread transfers their buffers to the event loop, where structured cloning
+ * 200,000 row objects would block it. Row r of the ranking is request input `rows[r]`.
+ */
+export interface LabelRanking {
+  rows: Int32Array;
+  /** Class index of the label the row was given. */
+  givenLabels: Int32Array;
+  /** The class confident learning assigns when flagged, else the most likely other class. */
+  suggestedLabels: Int32Array;
+  /** p(given label) out of sample; the ranking is by it, ascending. */
+  selfConfidence: Float32Array;
+  /** 1 where another class clears its per-class threshold and beats the given one. */
+  flagged: Uint8Array;
 }
 
 /** Progress a k-fold emits after each fold. */
@@ -120,7 +128,13 @@ export interface ModelRef {
 export interface ComputeMethods {
   backend(): BackendReport;
   fit(request: FitRequest): Promise<FitResult>;
-  outOfSample(request: OutOfSampleRequest): Promise<RankedIssue[]>;
+  /**
+   * Adds a page of labeled rows to the set `rowsId` (a new id drops the rows of a set never run), so a large
+   * set crosses to the worker in pieces instead of being built whole on the event loop. Returns the rows so far.
+   */
+  stageRows(rowsId: string, page: LabeledInputs): number;
+  /** The k-fold over a staged set, which it consumes. */
+  outOfSample(request: OutOfSampleRequest): Promise<LabelRanking>;
   loadModel(id: string, files: ArtifactBytes): void;
   score(modelId: string, request: ScoreRequest): ScoreResponse;
   choose(modelId: string, request: ChooseRequest): number[];
