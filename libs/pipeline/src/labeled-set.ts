@@ -33,11 +33,17 @@ export async function loadLabeledSet(
           ...(await datasets.labeledItems(project.id, version, 'holdout', samples.holdout)),
         ]
       : await datasets.labeledItems(project.id, version);
+  return buildTrainingSet(project.labels, items, await rowsOf(store, project, items));
+}
+
+/** Labeled items as rows with their model inputs (image bytes read from the object store here). */
+async function rowsOf(
+  store: ObjectStore,
+  project: ProjectRecord,
+  items: readonly LabeledItem[],
+): Promise<(item: LabeledItem) => LabeledRow> {
   const bytes = await storedBytes(store, items);
-  return buildTrainingSet(project.labels, items, (item) => ({
-    item,
-    input: modelInput(project.inputKind, item.payload, bytes.get(item.id)),
-  }));
+  return (item) => ({ item, input: modelInput(project.inputKind, item.payload, bytes.get(item.id)) });
 }
 
 /**
@@ -56,11 +62,7 @@ export async function* labeledPoolPages(
     const items = await datasets.labeledItemsPage(project.id, version, 'pool', after, pageSize);
     if (items.length === 0) return;
     after = items[items.length - 1].id;
-    const bytes = await storedBytes(store, items);
-    yield splitLabeled(project.labels, items, (item) => ({
-      item,
-      input: modelInput(project.inputKind, item.payload, bytes.get(item.id)),
-    })).train;
+    yield splitLabeled(project.labels, items, await rowsOf(store, project, items)).train;
   }
 }
 

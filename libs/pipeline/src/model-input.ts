@@ -68,3 +68,13 @@ export async function storedBytes(
   }
   return bytes;
 }
+
+/** Model inputs of pool items, in their order: image bytes read from the object store, decoded in the worker. */
+export async function storedInputs(
+  store: ObjectStore,
+  kind: InputKind,
+  items: readonly { id: string; payload: unknown; objectKey: string | null }[],
+): Promise<ModelInput[]> {
+  const bytes = await storedBytes(store, items);
+  return items.map((item) => modelInput(kind, item.payload, bytes.get(item.id)));
+}

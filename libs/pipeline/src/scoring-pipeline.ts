@@ -16,7 +16,7 @@ import { LOGGER, Metrics } from '@labelloop/observability';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { ComputePool } from './compute/compute-pool';
 import type { ModelRef } from './compute/messages';
-import { modelInput, type ModelInput, storedBytes } from './model-input';
+import { type ModelInput, storedInputs } from './model-input';
 import { type Candidate, predictedClassRows, TopCandidates, topClass } from './ranking';
 import { StopSetStep } from './stop-set-step';
 
@@ -215,7 +215,10 @@ export class ScoringPipeline {
       if (page === null) break;
       next = quiet(nextPage());
       if (page.length === 0) continue;
-      const scoredPage = await this.compute.score(ref, { inputs: await this.inputs(project, page), spec });
+      const scoredPage = await this.compute.score(ref, {
+        inputs: await storedInputs(this.store, project.inputKind, page),
+        spec,
+      });
       const { probabilities, scores } = scoredPage;
       labels = scoredPage.labels;
       const numClasses = labels.length;
@@ -305,7 +308,7 @@ export class ScoringPipeline {
       );
       const byId = new Map(best.map((c) => [c.itemId, c]));
       candidates = items.map((item) => byId.get(item.id)!);
-      inputs = await this.inputs(project, items);
+      inputs = await storedInputs(this.store, project.inputKind, items);
     }
     const chosen = await this.compute.choose(model, {
       inputs,
@@ -315,11 +318,5 @@ export class ScoringPipeline {
       spec,
     });
     return chosen.map((i) => rankedTask(candidates[i]));
-  }
-
-  /** Featurizer inputs of pool items (image bytes read from the object store here, decoded in the worker). */
-  private async inputs(project: ProjectRecord, items: PoolItem[]): Promise<ModelInput[]> {
-    const bytes = await storedBytes(this.store, items);
-    return items.map((item) => modelInput(project.inputKind, item.payload, bytes.get(item.id)));
   }
 }

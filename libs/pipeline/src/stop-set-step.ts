@@ -4,7 +4,7 @@ import { StopSetRepository } from '@labelloop/db';
 import { LOGGER } from '@labelloop/observability';
 import { OBJECT_STORE, type ObjectStore } from '@labelloop/storage';
 import { ComputePool } from './compute/compute-pool';
-import { modelInput, storedBytes } from './model-input';
+import { storedInputs } from './model-input';
 import { topClass } from './ranking';
 import type { ScoringContext } from './scoring-pipeline';
 
@@ -43,8 +43,7 @@ export class StopSetStep {
       const spec = { ...context.spec, strategy: 'margin' as const };
       for (let start = 0; start < items.length; start += BATCH) {
         const batch = items.slice(start, start + BATCH);
-        const bytes = await storedBytes(this.store, batch);
-        const inputs = batch.map((item) => modelInput(project.inputKind, item.payload, bytes.get(item.id)));
+        const inputs = await storedInputs(this.store, project.inputKind, batch);
         const scored = await this.compute.score(model, { inputs, spec });
         const numClasses = scored.labels.length;
         await this.stopSet.record(

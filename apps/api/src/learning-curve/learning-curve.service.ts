@@ -23,8 +23,11 @@ export const FORECAST_MAX_POINTS = 100;
 /** Per model: its agreement with the model scored before it, in model order. */
 function agreementsByModel(cells: AgreementCell[]): { id: string; number: number; agreement: Agreement }[] {
   const byModel = new Map<string, AgreementCell[]>();
-  for (const cell of cells)
-    byModel.set(cell.modelVersionId, [...(byModel.get(cell.modelVersionId) ?? []), cell]);
+  for (const cell of cells) {
+    const group = byModel.get(cell.modelVersionId);
+    if (group) group.push(cell);
+    else byModel.set(cell.modelVersionId, [cell]);
+  }
   return [...byModel.values()]
     .map((group) => ({
       id: group[0].modelVersionId,
